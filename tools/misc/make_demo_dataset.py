@@ -1,13 +1,13 @@
 #!/usr/bin/env python
 """Generate the deterministic "demo shapes" COCO detection dataset (the demo's default data).
 
-Three classes (circle, triangle, rectangle) drawn with OpenCV on cluttered backgrounds. Every object has
-a random colour and texture (solid / stripes / gradient / noise), some are drawn as outlines only
-(rings, hollow triangles and frames), sizes run from small (16 px) to large (100 px) on a 160×160
-canvas (log-uniform; scaled with ``--img-size``), objects may partially occlude earlier ones (each keeps ≥ 50 % of its area visible) and boxes are
-those of the visible pixels as drawn. Background: smooth colour fields, pixel noise, and distractors
-that are not objects (lines, arcs, irregular textured blobs). Colour alone does not separate the
-classes; shape does.
+Three classes (circle, triangle, rectangle) drawn with OpenCV on cluttered backgrounds. Every object
+has a random colour and texture (solid / stripes / gradient / noise), some are drawn as outlines only
+(rings, hollow triangles and frames), sizes run log-uniformly from small (16 px) to large (100 px) on
+a 160×160 canvas (scaled with ``--img-size``), objects may partially occlude earlier ones (each keeps
+≥ 50 % of its area visible) and boxes are those of the visible pixels as drawn. Background: smooth
+colour fields, pixel noise, and distractors that are not objects (lines, arcs, irregular textured
+blobs). Colour alone does not separate the classes; shape does.
 
 Layout (mirrors mmdet's COCO configs: ``data_root='data/demo/'``,
 ``ann_file='annotations/instances_train.json'``, ``data_prefix=dict(img='train/')``)::
@@ -18,8 +18,8 @@ Layout (mirrors mmdet's COCO configs: ``data_root='data/demo/'``,
 Deterministic: each image is drawn from its own ``numpy.random.default_rng([seed, split, index])``
 and written as JPEG with a fixed quality, so two runs on one machine give identical bytes. The JSON
 ``info`` stores the seed, the generator version and a fingerprint of all parameters, the
-generator's source and the OpenCV version; a rerun whose
-fingerprint matches (and whose images exist) returns at once; ``--force`` regenerates.
+generator's source and the OpenCV version; a rerun whose fingerprint matches (and whose images
+exist) returns at once; ``--force`` regenerates.
 
 Usage::
 
