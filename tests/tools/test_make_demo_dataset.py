@@ -8,6 +8,7 @@ from pathlib import Path
 
 import cv2
 import pytest
+from pycocotools.coco import COCO
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -96,6 +97,8 @@ def test_coco_structure_counts_and_boxes(small_dataset):
             assert a['area'] == pytest.approx(w * h)
             classes_seen.add(a['category_id'])
         assert len(coco['annotations']) >= num  # at least one object per image on average
+        api = COCO(str(small_dataset / 'annotations' / f'instances_{split}.json'))
+        assert len(api.getImgIds()) == num and len(api.getCatIds()) == 3
     assert classes_seen == {1, 2, 3}
 
 
