@@ -1,0 +1,59 @@
+"""Shared part of the routing functions: ``GAP(x) · R + b`` (Yang et al., NeurIPS 2019, eq. (2) before the sigmoid).
+
+The routing logits are computed in float32 (float64 for a float64 module) with autocast disabled, so that AMP runs
+the convolution in half precision while the few routing MADDs stay accurate.
+"""
+import torch
+import torch.nn as nn
+from torch import Tensor
+
+
+def _check_positive_int(name: str, value: object) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f'{name} must be a positive int, got {name}={value!r}')
+
+
+class PooledLinearRouting(nn.Module):
+    """Global average pooling, optional dropout on the pooled routing input, then a linear layer to the experts.
+
+    Args:
+        in_channels: channels ``C`` of the layer input.
+        num_experts: number of experts ``E`` (outputs).
+        dropout: dropout probability on the pooled ``(B, C)`` routing input (0 disables it).
+        bias: whether the routing linear layer has a bias ``b``.
+    """
+
+    def __init__(self, in_channels: int, num_experts: int, dropout: float = 0.0, bias: bool = True) -> None:
+        super().__init__()
+        _check_positive_int('in_channels', in_channels)
+        _check_positive_int('num_experts', num_experts)
+        if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0.0 <= dropout < 1.0:
+            raise ValueError(f'dropout must be a float in [0, 1), got dropout={dropout!r}')
+        self.in_channels = in_channels
+        self.num_experts = num_experts
+        self.dropout = nn.Dropout(float(dropout)) if dropout > 0 else nn.Identity()
+        self.fc = nn.Linear(in_channels, num_experts, bias=bias)
+
+    def init_weights(self) -> None:
+        """PyTorch's default ``nn.Linear`` initialisation for ``R`` and ``b``."""
+        self.fc.reset_parameters()
+
+    def routing_logits(self, x: Tensor) -> Tensor:
+        """``GAP(x) · R + b`` of shape ``(B, E)``; ``x`` is ``(B, C, H, W)`` or an already pooled ``(B, C)``."""
+        if x.dim() not in (2, 4) or x.shape[1] != self.in_channels:
+            raise ValueError(f'routing input must be (B, {self.in_channels}, H, W) or (B, {self.in_channels}), '
+                             f'got x.shape={tuple(x.shape)}')
+        compute_dtype = torch.promote_types(self.fc.weight.dtype, torch.float32)
+        if torch.is_autocast_enabled(x.device.type):
+            with torch.autocast(device_type=x.device.type, enabled=False):
+                return self._logits(x, compute_dtype)
+        return self._logits(x, compute_dtype)
+
+    def _logits(self, x: Tensor, compute_dtype: torch.dtype) -> Tensor:
+        pooled = x.mean(dim=(2, 3), dtype=compute_dtype) if x.dim() == 4 else x.to(compute_dtype)
+        pooled = self.dropout(pooled)
+        bias = None if self.fc.bias is None else self.fc.bias.to(compute_dtype)
+        return torch.nn.functional.linear(pooled, self.fc.weight.to(compute_dtype), bias)
+
+    def extra_repr(self) -> str:
+        return f'in_channels={self.in_channels}, num_experts={self.num_experts}'

@@ -1,0 +1,177 @@
+"""Exact execution strategies of a CondConv layer (Yang et al., NeurIPS 2019, eq. (1)).
+
+Every strategy computes, for each example ``b``, ``y_b = conv(x_b, sum_i r_{b,i} W_i) + sum_i r_{b,i} bias_i`` and
+differs only in how the batch of per-example convolutions is run. All are exact (same maths, float64 tests agree
+with a per-example loop to 1e-10, outputs and gradients). The choice between them is made in ``strategy_dispatch``.
+
+Signature of every strategy: ``(x, routing_weights, weight, bias, geometry) -> y`` with ``x (B, C, H, W)``,
+``routing_weights (B, E)``, ``weight (E, out, C // groups, kh, kw)`` (expert-major), ``bias (E, out)`` or ``None``.
+``geometry.padding`` is zero padding; other padding modes are applied by the caller with ``F.pad`` beforehand.
+"""
+from typing import Callable, Dict, NamedTuple, Optional, Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .kernel_mixing import mix_expert_biases, mix_expert_kernels
+
+
+class ConvGeometry(NamedTuple):
+    """The convolution hyper-parameters a strategy needs, in ``F.conv2d`` order."""
+    stride: Tuple[int, int]
+    padding: Tuple[int, int]
+    dilation: Tuple[int, int]
+    groups: int
+
+
+def _output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _is_channels_last(x: Tensor) -> bool:
+    """True when ``x`` is stored NHWC (and that is not also plain NCHW, as for 1x1 spatial size)."""
+    return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+
+
+def conv_mixed_single(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor],
+                      geometry: ConvGeometry) -> Tensor:
+    """(a) Batch of one: mix the kernel once (eq. 1), then one ordinary convolution."""
+    kernel = mix_expert_kernels(routing_weights, weight)[0]
+    biases = mix_expert_biases(routing_weights, bias)
+    return F.conv2d(x, kernel, None if biases is None else biases[0], geometry.stride, geometry.padding,
+                    geometry.dilation, geometry.groups)
+
+
+def conv_bmm_1x1(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor],
+                 geometry: ConvGeometry) -> Tensor:
+    """(b) 1x1 kernels: per-example ``(out, in)`` matrices and one batched matrix product.
+
+    Stride is a spatial slice, padding an explicit ``F.pad`` (1x1 sees zeros: the output there is the bias).
+    Groups become extra batch entries (``B * groups`` small products) for NCHW input. A channels_last input with
+    ``groups == 1`` is multiplied as ``(B, HW, C) @ (B, C, out)`` without any copy and gives a channels_last output.
+    """
+    pad_h, pad_w = geometry.padding
+    if pad_h or pad_w:
+        x = F.pad(x, (pad_w, pad_w, pad_h, pad_h))
+    stride_h, stride_w = geometry.stride
+    if stride_h != 1 or stride_w != 1:
+        x = x[:, :, ::stride_h, ::stride_w]
+    batch, channels, height, width = x.shape
+    out_channels = weight.shape[1]
+    groups = geometry.groups
+    kernels = mix_expert_kernels(routing_weights, weight)
+    biases = mix_expert_biases(routing_weights, bias)
+    if groups == 1 and _is_channels_last(x):
+        rows = x.permute(0, 2, 3, 1).reshape(batch, height * width, channels)
+        kernels_t = kernels.view(batch, out_channels, channels).transpose(1, 2)
+        if biases is None:
+            y = torch.bmm(rows, kernels_t)
+        else:
+            y = torch.baddbmm(biases.unsqueeze(1), rows, kernels_t)
+        return y.view(batch, height, width, out_channels).permute(0, 3, 1, 2)
+    cols = x.reshape(batch * groups, channels // groups, height * width)
+    kernels = kernels.view(batch * groups, out_channels // groups, channels // groups)
+    if biases is None:
+        y = torch.bmm(kernels, cols)
+    else:
+        y = torch.baddbmm(biases.view(batch * groups, out_channels // groups, 1), kernels, cols)
+    return y.view(batch, out_channels, height, width)
+
+
+def conv_grouped(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor],
+                 geometry: ConvGeometry) -> Tensor:
+    """(c)/(d) One grouped convolution: the batch is folded into channels, ``groups = groups * B``.
+
+    ``x (B, C, H, W)`` is viewed as ``(1, B*C, H, W)`` (free for NCHW-contiguous input) and the mixed kernels as
+    ``(B*out, C/groups, kh, kw)``. For depthwise layers this is a depthwise convolution over ``B*C`` channels.
+    """
+    batch, channels, height, width = x.shape
+    _, out_channels, in_per_group, kernel_h, kernel_w = weight.shape
+    kernels = mix_expert_kernels(routing_weights, weight).view(batch * out_channels, in_per_group, kernel_h, kernel_w)
+    biases = mix_expert_biases(routing_weights, bias)
+    y = F.conv2d(
+        x.reshape(1, batch * channels, height, width), kernels, None if biases is None else biases.view(-1),
+        geometry.stride, geometry.padding, geometry.dilation, geometry.groups * batch)
+    return y.view(batch, out_channels, y.shape[2], y.shape[3])
+
+
+def conv_unfold_bmm(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor],
+                    geometry: ConvGeometry) -> Tensor:
+    """im2col (``F.unfold``) then one batched matrix product with the per-example kernels; any kernel and groups.
+
+    Exports to ONNX with a dynamic batch (no batch-dependent ``group`` attribute), at the cost of the im2col copy.
+    """
+    batch, channels, height, width = x.shape
+    _, out_channels, in_per_group, kernel_h, kernel_w = weight.shape
+    groups = geometry.groups
+    out_h = _output_size(height, kernel_h, geometry.stride[0], geometry.padding[0], geometry.dilation[0])
+    out_w = _output_size(width, kernel_w, geometry.stride[1], geometry.padding[1], geometry.dilation[1])
+    cols = F.unfold(x, (kernel_h, kernel_w), geometry.dilation, geometry.padding, geometry.stride)
+    cols = cols.view(batch * groups, in_per_group * kernel_h * kernel_w, out_h * out_w)
+    kernels = mix_expert_kernels(routing_weights, weight).view(
+        batch * groups, out_channels // groups, in_per_group * kernel_h * kernel_w)
+    biases = mix_expert_biases(routing_weights, bias)
+    if biases is None:
+        y = torch.bmm(kernels, cols)
+    else:
+        y = torch.baddbmm(biases.view(batch * groups, out_channels // groups, 1), kernels, cols)
+    return y.view(batch, out_channels, out_h, out_w)
+
+
+def conv_per_example(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor],
+                     geometry: ConvGeometry) -> Tensor:
+    """A Python loop of ordinary convolutions, one per example (the official TF code's approach)."""
+    kernels = mix_expert_kernels(routing_weights, weight)
+    biases = mix_expert_biases(routing_weights, bias)
+    outputs = [
+        F.conv2d(x[index:index + 1], kernels[index], None if biases is None else biases[index], geometry.stride,
+                 geometry.padding, geometry.dilation, geometry.groups) for index in range(x.shape[0])
+    ]
+    return torch.cat(outputs, dim=0)
+
+
+def conv_expert_outputs(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor],
+                        geometry: ConvGeometry) -> Tensor:
+    """Reference: convolve with all ``E`` experts (one static conv of ``E*out`` channels), mix the outputs.
+
+    ``E`` times the MADDs of the other strategies (the "mixture of experts" view of eq. (1)); kept for benchmarks
+    and because it is made only of static ops (exports with a dynamic batch).
+    """
+    batch = x.shape[0]
+    num_experts, out_channels, in_per_group, kernel_h, kernel_w = weight.shape
+    groups = geometry.groups
+    out_per_group = out_channels // groups
+    # Output channels must stay group-major for a grouped conv: (g, E, out/g) ordering.
+    stacked = weight.view(num_experts, groups, out_per_group, in_per_group, kernel_h, kernel_w).transpose(0, 1)
+    stacked = stacked.reshape(groups * num_experts * out_per_group, in_per_group, kernel_h, kernel_w)
+    y = F.conv2d(x, stacked, None, geometry.stride, geometry.padding, geometry.dilation, groups)
+    out_h, out_w = y.shape[2], y.shape[3]
+    y = y.view(batch, groups, num_experts, out_per_group, out_h, out_w)
+    y = torch.einsum('bgeohw,be->bgohw', y, routing_weights).reshape(batch, out_channels, out_h, out_w)
+    biases = mix_expert_biases(routing_weights, bias)
+    if biases is not None:
+        y = y + biases.view(batch, out_channels, 1, 1)
+    return y
+
+
+StrategyFn = Callable[[Tensor, Tensor, Tensor, Optional[Tensor], ConvGeometry], Tensor]
+
+STRATEGIES: Dict[str, StrategyFn] = {
+    'mixed_single': conv_mixed_single,
+    'bmm_1x1': conv_bmm_1x1,
+    'grouped': conv_grouped,
+    'unfold_bmm': conv_unfold_bmm,
+    'per_example': conv_per_example,
+    'expert_outputs': conv_expert_outputs,
+}
+
+
+def check_strategy_applicable(strategy: str, batch: int, kernel_size: Tuple[int, int]) -> None:
+    """Raise ``ValueError`` when ``strategy`` is unknown or cannot run this shape (used for forced strategies)."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be 'auto' or one of {sorted(STRATEGIES)}, got strategy={strategy!r}")
+    if strategy == 'mixed_single' and batch != 1:
+        raise ValueError(f"strategy='mixed_single' needs a batch of 1, got a batch of {batch}")
+    if strategy == 'bmm_1x1' and tuple(kernel_size) != (1, 1):
+        raise ValueError(f"strategy='bmm_1x1' needs a 1x1 kernel, got kernel_size={tuple(kernel_size)}")
