@@ -1,0 +1,3 @@
+from .cond_conv_ssd_head import CondConvSSDHead
+
+__all__ = ['CondConvSSDHead']
