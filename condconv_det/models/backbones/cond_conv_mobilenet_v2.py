@@ -1,0 +1,59 @@
+"""CondConv-MobileNetV2 (Sandler et al., 2018; CondConv: Yang et al., 2019)."""
+from typing import Sequence
+
+import torch.nn as nn
+
+from mmdet.models.utils import make_divisible
+from mmdet.registry import MODELS
+from ..layers import CondConvInvertedResidual
+from .base_cond_conv_mobilenet import BaseCondConvMobileNet
+
+
+@MODELS.register_module()
+class CondConvMobileNetV2(BaseCondConvMobileNet):
+    """MobileNetV2 with CondConv inverted residuals; a drop-in for mmdet's ``MobileNetV2`` (same module names
+    ``conv1, layer1..layer7, conv2``, same ``out_indices``/``frozen_stages`` semantics, same keys when static), so
+    mmdet's SSDLite configs work with ``type='CondConvMobileNetV2'``.
+
+    Default placement (``cond_stages=(3, 4, 5, 6, 7)``: layer4 … layer7, conv2, and therefore the classifier FC): read
+    off the paper's MADDs, 301M → 329M at 8 experts. Kernel mixing costs ≈ E × (CondConv parameters) per example;
+    these layers hold 3.42M of the network's 3.50M parameters (8 × 3.42M = 27.4M ≈ +28M), while the last three
+    stages alone (+12M) or the whole network including layer1..3 (+28.0M but + 0.5M routing pools at 56–112px)
+    fit worse. ``num_experts=0`` is mmdet's MobileNetV2.
+
+    Output shapes for a 224×224 input, widen_factor 1: layer1 16@112, layer2 24@56, layer3 32@28, layer4 64@14,
+    layer5 96@14, layer6 160@7, layer7 320@7, conv2 1280@7.
+    """
+
+    # expand_ratio, channels, num_blocks, stride (mmdet's table)
+    arch_settings = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2],
+                     [6, 320, 1, 1]]
+    head_channels = 1280
+    default_cond_stages = (3, 4, 5, 6, 7)
+    default_act_cfg = dict(type='ReLU6')
+
+    @staticmethod
+    def num_blocks_of(setting: Sequence) -> int:
+        return setting[2]
+
+    def make_layer(self, setting: Sequence, num_experts: int) -> nn.Sequential:
+        expand_ratio, channels, num_blocks, stride = setting
+        out_channels = make_divisible(channels * self.widen_factor, 8)
+        blocks = []
+        for i in range(num_blocks):
+            blocks.append(
+                CondConvInvertedResidual(
+                    self.in_channels,
+                    out_channels,
+                    mid_channels=int(round(self.in_channels * expand_ratio)),
+                    stride=stride if i == 0 else 1,
+                    with_expand_conv=expand_ratio != 1,
+                    num_experts=num_experts,
+                    routing_cfg=self.routing_cfg,
+                    conv_cfg=self.conv_cfg,
+                    norm_cfg=self.norm_cfg,
+                    act_cfg=self.act_cfg,
+                    drop_path_rate=self.next_drop_path_rate(),
+                    with_cp=self.with_cp))
+            self.in_channels = out_channels
+        return nn.Sequential(*blocks)
