@@ -1,0 +1,130 @@
+"""Function-preserving static → CondConv upcycling, and the torchvision MobileNetV2 key converter."""
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from torch.nn.modules.batchnorm import _BatchNorm
+
+import condconv_det  # noqa: F401
+from condconv_det.layers import CondConv2d
+from condconv_det.models.utils import convert_torchvision_mobilenet_v2, upcycle_model, upcycle_state_dict
+from mmdet.registry import MODELS
+
+
+@pytest.fixture(autouse=True, scope='module')
+def single_thread():
+    """One intra-op thread: on the shared 2-core machine OpenMP oversubscription makes small convs ~1000× slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+REPO = Path(__file__).resolve().parents[3]
+TORCHVISION_CKPT = REPO / 'checkpoints' / 'mobilenet_v2-b0353104.pth'
+
+
+def randomize_bn(model, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, _BatchNorm):
+            m.running_mean.copy_(torch.randn(m.running_mean.shape, generator=g) * 0.1)
+            m.running_var.copy_(torch.rand(m.running_var.shape, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(m.weight.shape, generator=g) + 0.5)
+            m.bias.data.copy_(torch.randn(m.bias.shape, generator=g) * 0.1)
+
+
+def assert_same_outputs(a, b, tol=1e-5):
+    a = a if isinstance(a, tuple) else (a, )
+    b = b if isinstance(b, tuple) else (b, )
+    for x, y in zip(a, b):
+        scale = max(1., y.abs().max().item())
+        assert (x - y).abs().max().item() <= tol * scale, (x - y).abs().max().item()
+
+
+def _pair(cfg, experts, **kwargs):
+    torch.manual_seed(0)
+    static = MODELS.build(dict(cfg, num_experts=0, **kwargs)).eval()
+    randomize_bn(static)
+    cond = MODELS.build(dict(cfg, num_experts=experts, **kwargs)).eval()
+    return static, cond
+
+
+@pytest.mark.parametrize('noise_std', [0., 0.05])
+def test_upcycled_mobilenet_v2_equals_static(noise_std):
+    static, cond = _pair(dict(type='CondConvMobileNetV2', out_indices=(4, 7)), 8, num_classes=1000)
+    upcycle_model(static, cond, noise_std=noise_std, generator=torch.Generator().manual_seed(1))
+    w = cond.layer5[0].expand_conv.conv.weight
+    assert w.shape[0] == 8 and (noise_std == 0) == torch.equal(w[0], w[1])
+    assert torch.all(cond.layer5[0].routing.fc.weight == 0)
+    assert math.isclose(8 * torch.sigmoid(cond.layer5[0].routing.fc.bias[0]).item(), 1., rel_tol=1e-6)
+    x = torch.randn(2, 3, 128, 128)
+    with torch.no_grad():
+        assert_same_outputs(cond(x), static(x))
+        cond.num_classes = static.num_classes = 0
+        assert_same_outputs(cond(x), static(x))
+
+
+def test_upcycled_resnet50_equals_static():
+    static, cond = _pair(dict(type='CondConvResNet', depth=50), 4, num_classes=10)
+    upcycle_model(static, cond)
+    assert isinstance(cond.layer4[0].downsample[0], CondConv2d)
+    x = torch.randn(2, 3, 96, 96)
+    with torch.no_grad():
+        assert_same_outputs(cond(x), static(x))
+
+
+@pytest.mark.parametrize('routing_cfg', [dict(type='SoftmaxRouting'), dict(type='SigmoidRouting')])
+def test_upcycling_other_routing_and_single_expert(routing_cfg):
+    """Softmax routing (Σr = 1) and sigmoid with E = 1 (Σr = σ(0) = ½, experts scaled by 2) stay exact."""
+    for experts in (1, 3):
+        static, cond = _pair(dict(type='CondConvMnasNet', widen_factor=0.5, routing_cfg=routing_cfg), experts)
+        upcycle_model(static, cond)
+        x = torch.randn(1, 3, 64, 64)
+        with torch.no_grad():
+            assert_same_outputs(cond(x), static(x))
+
+
+def test_upcycling_rejects_mismatched_checkpoints():
+    static, cond = _pair(dict(type='CondConvMobileNetV2', widen_factor=0.5), 2)
+    sd = static.state_dict()
+    with pytest.raises(KeyError, match='extra'):
+        upcycle_state_dict(dict(sd, extra=torch.zeros(1)), cond)
+    sd.pop('layer7.0.linear_conv.conv.weight')
+    with pytest.raises(KeyError, match='layer7.0.linear_conv.conv.weight'):
+        upcycle_state_dict(sd, cond)
+
+
+@pytest.mark.skipif(not TORCHVISION_CKPT.exists(), reason=f'{TORCHVISION_CKPT} absent (run '
+                    'tools/model_converters/fetch_torchvision_mobilenetv2.py)')
+def test_real_torchvision_checkpoint_converts_without_missing_or_unexpected_keys():
+    raw = torch.load(TORCHVISION_CKPT, map_location='cpu', weights_only=True)
+    converted = convert_torchvision_mobilenet_v2(raw)
+    model = MODELS.build(dict(type='CondConvMobileNetV2', num_experts=0, num_classes=1000))
+    result = model.load_state_dict(converted, strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    mmdet_model = MODELS.build(dict(type='MobileNetV2', out_indices=(4, 7)))
+    result = mmdet_model.load_state_dict(convert_torchvision_mobilenet_v2(raw, with_classifier=False), strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
+    # the ImageNet weights are real: BN statistics are not the defaults
+    assert not torch.allclose(model.conv2.bn.running_var, torch.ones(1280))
+    # upcycled real weights keep the function
+    cond = MODELS.build(dict(type='CondConvMobileNetV2', num_experts=8, num_classes=1000)).eval()
+    upcycle_model(model.eval(), cond)
+    x = torch.randn(1, 3, 224, 224)
+    with torch.no_grad():
+        assert_same_outputs(cond(x), model(x))
+
+
+@pytest.mark.parametrize('name,experts', [('mobilenet_v2_torchvision_mmdet.pth', 0),
+                                          ('mobilenet_v2_torchvision_condconv8.pth', 8)])
+def test_published_detection_checkpoints_load_with_backbone_prefix(name, experts):
+    path = REPO / 'checkpoints' / name
+    if not path.exists():
+        pytest.skip(f'{path} absent')
+    ckpt = torch.load(path, map_location='cpu', weights_only=True)
+    sd = ckpt['state_dict']
+    assert all(k.startswith('backbone.') for k in sd)
+    model = MODELS.build(dict(type='CondConvMobileNetV2', num_experts=experts, out_indices=(4, 7)))
+    result = model.load_state_dict({k[len('backbone.'):]: v for k, v in sd.items()}, strict=True)
+    assert not result.missing_keys and not result.unexpected_keys
