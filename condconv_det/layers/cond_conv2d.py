@@ -103,6 +103,30 @@ class CondConv2d(nn.Module):
         if self.routing is not None and hasattr(self.routing, 'init_weights'):
             self.routing.init_weights()
 
+    def _apply(self, fn, recurse: bool = True):
+        """``nn.Module.to(memory_format=torch.channels_last)`` refuses 5-D tensors: convert the expert kernels as
+        their 4-D view ``(E * out, in // groups, kh, kw)`` instead, so each expert is stored like a channels_last
+        conv weight (``kernel_mixing`` then mixes in that order without copies). Other conversions are unchanged."""
+        try:
+            return super()._apply(fn, recurse)
+        except RuntimeError as error:
+            if 'channels_last' not in str(error) and 'rank 4' not in str(error):
+                raise
+        # Children are converted already; the 5-D weight (the first parameter) failed before anything changed.
+        expert_shape = self.weight.shape[:2]
+        with torch.no_grad():
+            self.weight.data = self.weight.data.flatten(0, 1)
+            if self.weight.grad is not None:
+                self.weight.grad.data = self.weight.grad.data.flatten(0, 1)
+        try:
+            super()._apply(fn, recurse=False)
+        finally:
+            with torch.no_grad():
+                self.weight.data = self.weight.data.unflatten(0, expert_shape)
+                if self.weight.grad is not None:
+                    self.weight.grad.data = self.weight.grad.data.unflatten(0, expert_shape)
+        return self
+
     def forward(self, x: Tensor, routing_weights: Optional[Tensor] = None) -> Tensor:
         """Convolve ``x (B, in, H, W)``; ``routing_weights (B, E)`` if given, else ``self.routing(x)``."""
         if x.dim() != 4 or x.shape[1] != self.in_channels:

@@ -1,8 +1,11 @@
 """Softmax-with-temperature routing ``softmax((GAP(x) · R + b) / T)``, the DynamicConv variant (Chen et al., CVPR
 2020), offered to compare with the paper's sigmoid routing (Yang et al., NeurIPS 2019, eq. (2)).
 
-``temperature`` is a plain attribute so that ``RoutingTemperatureHook`` can anneal it during training.
+``temperature`` is a plain float attribute so that ``RoutingTemperatureHook`` can anneal it during training; it is
+saved in the ``state_dict`` (as module extra state) so that a checkpoint evaluates with the temperature it reached.
 """
+from typing import Any
+
 import torch
 from mmengine.registry import MODELS
 from torch import Tensor
@@ -37,6 +40,13 @@ class SoftmaxRouting(PooledLinearRouting):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
             raise ValueError(f'temperature must be a positive number, got temperature={value!r}')
         self._temperature = float(value)
+
+    def get_extra_state(self) -> Any:
+        return {'temperature': self._temperature}
+
+    def set_extra_state(self, state: Any) -> None:
+        if isinstance(state, dict) and 'temperature' in state:
+            self.temperature = state['temperature']
 
     def forward(self, x: Tensor) -> Tensor:
         return torch.softmax(self.routing_logits(x) / self._temperature, dim=1)

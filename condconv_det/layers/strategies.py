@@ -64,14 +64,14 @@ def conv_bmm_1x1(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optio
     biases = mix_expert_biases(routing_weights, bias)
     if groups == 1 and _is_channels_last(x):
         rows = x.permute(0, 2, 3, 1).reshape(batch, height * width, channels)
-        kernels_t = kernels.view(batch, out_channels, channels).transpose(1, 2)
+        kernels_t = kernels.reshape(batch, out_channels, channels).transpose(1, 2)
         if biases is None:
             y = torch.bmm(rows, kernels_t)
         else:
             y = torch.baddbmm(biases.unsqueeze(1), rows, kernels_t)
         return y.view(batch, height, width, out_channels).permute(0, 3, 1, 2)
     cols = x.reshape(batch * groups, channels // groups, height * width)
-    kernels = kernels.view(batch * groups, out_channels // groups, channels // groups)
+    kernels = kernels.reshape(batch * groups, out_channels // groups, channels // groups)
     if biases is None:
         y = torch.bmm(kernels, cols)
     else:
@@ -90,8 +90,11 @@ def conv_grouped(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optio
     _, out_channels, in_per_group, kernel_h, kernel_w = weight.shape
     kernels = mix_expert_kernels(routing_weights, weight).view(batch * out_channels, in_per_group, kernel_h, kernel_w)
     biases = mix_expert_biases(routing_weights, bias)
+    # Batch of one: keep x as is. reshape() would return a view with an odd batch stride for channels_last x, and
+    # torch 2.13's float64 CPU conv backward then returns a wrong weight gradient for channels_last kernels.
+    folded = x if batch == 1 else x.reshape(1, batch * channels, height, width)
     y = F.conv2d(
-        x.reshape(1, batch * channels, height, width), kernels, None if biases is None else biases.view(-1),
+        folded, kernels, None if biases is None else biases.view(-1),
         geometry.stride, geometry.padding, geometry.dilation, geometry.groups * batch)
     return y.view(batch, out_channels, y.shape[2], y.shape[3])
 
@@ -109,7 +112,7 @@ def conv_unfold_bmm(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Op
     out_w = _output_size(width, kernel_w, geometry.stride[1], geometry.padding[1], geometry.dilation[1])
     cols = F.unfold(x, (kernel_h, kernel_w), geometry.dilation, geometry.padding, geometry.stride)
     cols = cols.view(batch * groups, in_per_group * kernel_h * kernel_w, out_h * out_w)
-    kernels = mix_expert_kernels(routing_weights, weight).view(
+    kernels = mix_expert_kernels(routing_weights, weight).reshape(
         batch * groups, out_channels // groups, in_per_group * kernel_h * kernel_w)
     biases = mix_expert_biases(routing_weights, bias)
     if biases is None:
@@ -143,7 +146,7 @@ def conv_expert_outputs(x: Tensor, routing_weights: Tensor, weight: Tensor, bias
     groups = geometry.groups
     out_per_group = out_channels // groups
     # Output channels must stay group-major for a grouped conv: (g, E, out/g) ordering.
-    stacked = weight.view(num_experts, groups, out_per_group, in_per_group, kernel_h, kernel_w).transpose(0, 1)
+    stacked = weight.reshape(num_experts, groups, out_per_group, in_per_group, kernel_h, kernel_w).transpose(0, 1)
     stacked = stacked.reshape(groups * num_experts * out_per_group, in_per_group, kernel_h, kernel_w)
     y = F.conv2d(x, stacked, None, geometry.stride, geometry.padding, geometry.dilation, groups)
     out_h, out_w = y.shape[2], y.shape[3]

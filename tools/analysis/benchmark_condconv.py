@@ -1,0 +1,193 @@
+"""Benchmark CondConv2d (strategy='auto') against nn.Conv2d of the same shape and the plain grouped-convolution
+trick (strategy='grouped'), forward (eval, no_grad) and forward+backward, on MobileNetV1/V2 late-stage shapes and
+one ResNet 3x3 (Yang et al., NeurIPS 2019: CondConv's extra cost should be only routing + kernel mixing).
+
+    .venv/bin/python tools/analysis/benchmark_condconv.py --threads 2 --experts 1 4 8 16 --batch 1 8
+
+Timings are medians of ``--repeats`` runs after warm-up; the variants of one case are timed round-robin (static,
+auto, grouped, static, ...) so that load changes on a shared machine hit all of them alike. Ratios are geometric
+means over the MobileNet shapes (the issue's targets) and, separately, over the ResNet shape.
+"""
+import argparse
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Dict, List, NamedTuple
+
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from condconv_det.layers import CondConv2d, select_strategy  # noqa: E402
+from condconv_det.layers.strategies import check_strategy_applicable  # noqa: E402
+
+
+class Case(NamedTuple):
+    name: str
+    family: str  # 'mobilenet' or 'resnet'
+    in_channels: int
+    out_channels: int
+    kernel_size: int
+    groups: int
+    size: int
+
+
+CASES = [
+    Case('pw 160->960 @10', 'mobilenet', 160, 960, 1, 1, 10),
+    Case('pw 320->1280 @10', 'mobilenet', 320, 1280, 1, 1, 10),
+    Case('pw 96->576 @20', 'mobilenet', 96, 576, 1, 1, 20),
+    Case('pw 512->512 @20', 'mobilenet', 512, 512, 1, 1, 20),
+    Case('pw 1024->1024 @10', 'mobilenet', 1024, 1024, 1, 1, 10),
+    Case('dw3 960 @10', 'mobilenet', 960, 960, 3, 960, 10),
+    Case('dw3 576 @20', 'mobilenet', 576, 576, 3, 576, 20),
+    Case('dw3 512 @20', 'mobilenet', 512, 512, 3, 512, 20),
+    Case('3x3 512->512 @7', 'resnet', 512, 512, 3, 1, 7),
+]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
+    parser.add_argument('--experts', type=int, nargs='+', default=[1, 4, 8, 16])
+    parser.add_argument('--batch', type=int, nargs='+', default=[1, 8])
+    parser.add_argument('--repeats', type=int, default=15, help='timed runs per variant (median reported)')
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--threads', type=int, default=None, help='torch.set_num_threads (CPU)')
+    parser.add_argument('--channels-last', action='store_true', help='channels_last input and layers')
+    parser.add_argument('--cases', nargs='+', default=None, help='substrings selecting cases, e.g. pw dw3')
+    parser.add_argument('--extra-strategies', nargs='+', default=[],
+                        help='also time these forced strategies, e.g. bmm_1x1 unfold_bmm per_example')
+    parser.add_argument('--no-backward', action='store_true', help='forward only')
+    return parser.parse_args()
+
+
+def synchronize(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def time_round_robin(fns: Dict[str, Callable[[], None]], repeats: int, warmup: int,
+                     device: torch.device) -> Dict[str, float]:
+    """Median milliseconds of each function, timed in interleaved rounds."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    samples: Dict[str, List[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            synchronize(device)
+            start = time.perf_counter()
+            fn()
+            synchronize(device)
+            samples[name].append((time.perf_counter() - start) * 1e3)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def make_forward(layer: nn.Module, x: torch.Tensor) -> Callable[[], None]:
+    def run() -> None:
+        with torch.no_grad():
+            layer(x)
+    return run
+
+
+def make_forward_backward(layer: nn.Module, x: torch.Tensor, grad: torch.Tensor) -> Callable[[], None]:
+    params = list(layer.parameters())
+
+    def run() -> None:
+        x.grad = None
+        for param in params:
+            param.grad = None
+        layer(x).backward(grad)
+    return run
+
+
+def geomean(values: List[float]) -> float:
+    return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float('nan')
+
+
+def main() -> None:
+    args = parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    memory_format = torch.channels_last if args.channels_last else torch.contiguous_format
+    cases = [c for c in CASES if args.cases is None or any(s in c.name for s in args.cases)]
+    print(f'device={device} threads={torch.get_num_threads()} torch={torch.__version__} '
+          f'channels_last={args.channels_last} repeats={args.repeats} (median ms)')
+    if device.type == 'cuda':
+        print(f'gpu={torch.cuda.get_device_name(device)}')
+    extra = list(args.extra_strategies)
+    header = (f"{'case':20s} {'B':>2s} {'E':>2s} {'mode':4s} {'static':>8s} {'auto':>8s} {'grouped':>8s} "
+              + ''.join(f'{s:>14s}' for s in extra) + f" {'auto/st':>7s} {'grp/auto':>8s}  strategy")
+    print(header)
+    ratios: Dict[tuple, List[float]] = {}
+    torch.manual_seed(0)
+    for case in cases:
+        for batch in args.batch:
+            x = torch.randn(batch, case.in_channels, case.size, case.size, device=device)
+            x = x.contiguous(memory_format=memory_format)
+            static = nn.Conv2d(case.in_channels, case.out_channels, case.kernel_size, padding=case.kernel_size // 2,
+                               groups=case.groups).to(device, memory_format=memory_format)
+            for experts in args.experts:
+                layers = {'static': static}
+                for name in ['auto', 'grouped'] + extra:
+                    if name in extra:
+                        try:
+                            check_strategy_applicable(name, batch, (case.kernel_size, ) * 2)
+                        except ValueError:
+                            continue
+                    layers[name] = CondConv2d(case.in_channels, case.out_channels, case.kernel_size,
+                                              padding=case.kernel_size // 2, groups=case.groups,
+                                              num_experts=experts, strategy=name).to(device)
+                for layer in layers.values():
+                    layer.eval()
+                modes = [('fwd', False)] + ([] if args.no_backward else [('f+b', True)])
+                for mode, backward in modes:
+                    if backward:
+                        xg = x.detach().clone().requires_grad_()
+                        grad = torch.randn_like(static(xg))
+                        fns = {name: make_forward_backward(layer, xg, grad) for name, layer in layers.items()}
+                    else:
+                        fns = {name: make_forward(layer, x) for name, layer in layers.items()}
+                    times = time_round_robin(fns, args.repeats, args.warmup, device)
+                    chosen = select_strategy(batch, (case.kernel_size, ) * 2, case.groups, case.in_channels,
+                                             case.out_channels, device.type, backward)
+                    auto_ratio = times['auto'] / times['static']
+                    grouped_ratio = times['grouped'] / times['auto']
+                    ratios.setdefault((case.family, experts, batch, mode, 'auto/static'), []).append(auto_ratio)
+                    ratios.setdefault((case.family, experts, batch, mode, 'grouped/auto'), []).append(grouped_ratio)
+                    print(f'{case.name:20s} {batch:2d} {experts:2d} {mode:4s} {times["static"]:8.3f} '
+                          f'{times["auto"]:8.3f} {times["grouped"]:8.3f} '
+                          + ''.join(f'{times[s]:14.3f}' if s in times else f"{'-':>14s}" for s in extra)
+                          + f' {auto_ratio:7.3f} {grouped_ratio:8.3f}  {chosen}', flush=True)
+    print('\ngeometric means (auto/static: lower is better, 1 = no CondConv overhead; '
+          'grouped/auto: higher is better)')
+    for family in ('mobilenet', 'resnet'):
+        for experts in args.experts:
+            for batch in args.batch:
+                cells = []
+                for mode in ('fwd', 'f+b'):
+                    a = ratios.get((family, experts, batch, mode, 'auto/static'))
+                    g = ratios.get((family, experts, batch, mode, 'grouped/auto'))
+                    if a:
+                        cells.append(f'{mode} auto/static {geomean(a):.3f} grouped/auto {geomean(g):.3f}')
+                if cells:
+                    print(f'{family:9s} E={experts:2d} B={batch:2d}: ' + ' | '.join(cells))
+    target = [(8, 8, 'f+b', 'auto/static', '<=', 1.25), (8, 8, 'f+b', 'grouped/auto', '>=', 1.15),
+              (8, 1, 'fwd', 'auto/static', '<=', 1.15)]
+    print('\nissue targets (mobilenet shapes, E=8):')
+    for experts, batch, mode, kind, op, bound in target:
+        values = ratios.get(('mobilenet', experts, batch, mode, kind))
+        if not values:
+            print(f'  B={batch} {mode} {kind} {op} {bound}: not measured')
+            continue
+        value = geomean(values)
+        met = value <= bound if op == '<=' else value >= bound
+        print(f"  B={batch} {mode} {kind} = {value:.3f} (target {op} {bound}: {'met' if met else 'NOT met'})")
+
+
+if __name__ == '__main__':
+    main()
