@@ -75,3 +75,16 @@ def test_get_flops_table_matches_the_paper():
         tol = 0.01 if 'MobileNetV' in row['backbone'] else 0.03
         assert abs(row['base'] / row['paper_base'] - 1) <= tol, row
         assert abs(row['cond'] / row['paper_cond'] - 1) <= tol, row
+
+
+def test_experts_sweep_reports_growing_cost_and_plots(tmp_path):
+    spec = importlib.util.spec_from_file_location('experts_sweep', REPO / 'tools' / 'analysis' / 'experts_sweep.py')
+    sweep = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(sweep)
+    rows = sweep.sweep('CondConvMobileNetV2', [1, 4], (32, 32), 10, runs=1, kwargs=dict(widen_factor=0.25))
+    assert [r['experts'] for r in rows] == [0, 1, 4]
+    assert rows[0]['madds'] < rows[1]['madds'] < rows[2]['madds']
+    assert rows[0]['params'] < rows[1]['params'] < rows[2]['params']
+    assert all(r['latency'] > 0 for r in rows)
+    sweep.plot(rows, 'CondConvMobileNetV2', str(tmp_path / 'sweep.png'))
+    assert (tmp_path / 'sweep.png').stat().st_size > 0

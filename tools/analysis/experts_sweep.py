@@ -4,7 +4,7 @@
         [--shape 224 224] [--num-classes 1000] [--runs 20] [--threads 1] [--out work_dirs/experts_sweep.png]
 
 E = 0 (the static network) is measured as the reference. Latency: batch 1, eval mode, ``torch.no_grad``, median of
-``--runs`` timed forwards after warm-up, ``--threads`` intra-op threads.
+``--runs`` timed forwards after warm-up (rounds interleaved over the models), ``--threads`` intra-op threads.
 """
 import argparse
 import json
@@ -23,29 +23,35 @@ from condconv_det.analysis import get_madds  # noqa: E402
 
 
 @torch.no_grad()
-def cpu_latency_ms(model: torch.nn.Module, shape: Sequence[int], runs: int = 20, warmup: int = 3) -> float:
-    model.eval()
+def cpu_latencies_ms(models: Sequence[torch.nn.Module], shape: Sequence[int], runs: int = 20,
+                     warmup: int = 3) -> List[float]:
+    """Median batch-1 forward time of each model; rounds are interleaved over the models so that load drift on a
+    shared machine hits every model alike."""
     x = torch.randn(1, 3, *shape)
-    for _ in range(warmup):
-        model(x)
-    times = []
+    for model in models:
+        model.eval()
+        for _ in range(warmup):
+            model(x)
+    times: List[List[float]] = [[] for _ in models]
     for _ in range(runs):
-        start = time.perf_counter()
-        model(x)
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+        for i, model in enumerate(models):
+            start = time.perf_counter()
+            model(x)
+            times[i].append((time.perf_counter() - start) * 1e3)
+    return [statistics.median(t) for t in times]
 
 
 def sweep(backbone: str, experts: Sequence[int], shape: Sequence[int], num_classes: int, runs: int,
           kwargs: Dict) -> List[Dict]:
     from mmdet.registry import MODELS
-    rows = []
+    rows, models = [], []
     for e in [0, *experts]:
         model = MODELS.build(dict(type=backbone, num_experts=e, num_classes=num_classes, **kwargs))
         cost = get_madds(model, (3, *shape))
-        rows.append(
-            dict(experts=e, madds=cost['madds'] / 1e6, params=cost['params'] / 1e6,
-                 latency=cpu_latency_ms(model, shape, runs)))
+        rows.append(dict(experts=e, madds=cost['madds'] / 1e6, params=cost['params'] / 1e6))
+        models.append(model)
+    for row, latency in zip(rows, cpu_latencies_ms(models, shape, runs)):
+        row['latency'] = latency
     return rows
 
 

@@ -194,3 +194,19 @@ def test_classifier_is_condconv_exactly_where_documented(name, expected_classifi
     model = build(name, num_experts=2, num_classes=7).eval()
     assert isinstance(model.classifier.fc, CondConv2d) == expected_classifier
     assert model(torch.randn(2, 3, 64, 64)).shape == (2, 7)
+
+
+@pytest.mark.parametrize('name', ['CondConvMobileNetV2', 'CondConvResNet', 'CondConvMobileNetV1'])
+def test_with_cp_gives_the_same_outputs_and_gradients(name):
+    torch.manual_seed(0)
+    plain = build(name, num_experts=2).double()
+    ckpt = build(name, num_experts=2, with_cp=True).double()
+    ckpt.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 3, 32, 32, dtype=torch.float64, requires_grad=True)
+    out_a, out_b = plain(x), ckpt(x)
+    sum(o.sum() for o in out_a).backward()
+    sum(o.sum() for o in out_b).backward()
+    for a, b in zip(out_a, out_b):
+        torch.testing.assert_close(a, b)
+    for (n, p), (_, q) in zip(plain.named_parameters(), ckpt.named_parameters()):
+        torch.testing.assert_close(p.grad, q.grad, msg=n)

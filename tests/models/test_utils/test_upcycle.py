@@ -128,3 +128,28 @@ def test_published_detection_checkpoints_load_with_backbone_prefix(name, experts
     model = MODELS.build(dict(type='CondConvMobileNetV2', num_experts=experts, out_indices=(4, 7)))
     result = model.load_state_dict({k[len('backbone.'):]: v for k, v in sd.items()}, strict=True)
     assert not result.missing_keys and not result.unexpected_keys
+
+
+def _load_tool(name):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(name, REPO / 'tools' / 'model_converters' / f'{name}.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_upcycle_tool_round_trip_with_backbone_prefix(tmp_path):
+    """tools/model_converters/upcycle_static_to_condconv.py: prefixed static checkpoint in, prefixed CondConv out."""
+    tool = _load_tool('upcycle_static_to_condconv')
+    static, _ = _pair(dict(type='CondConvMobileNetV2', widen_factor=0.5, out_indices=(4, 7)), 2)
+    src, dst = tmp_path / 'static.pth', tmp_path / 'cond.pth'
+    torch.save(dict(state_dict={'backbone.' + k: v for k, v in static.state_dict().items()}), src)
+    cfg = dict(type='CondConvMobileNetV2', widen_factor=0.5, out_indices=(4, 7), num_experts=4)
+    tool.upcycle_checkpoint(str(src), str(dst), cfg, prefix='backbone.', noise_std=0.01)
+    sd = torch.load(dst, map_location='cpu', weights_only=True)['state_dict']
+    assert all(k.startswith('backbone.') for k in sd)
+    cond = MODELS.build(cfg).eval()
+    cond.load_state_dict({k[len('backbone.'):]: v for k, v in sd.items()}, strict=True)
+    x = torch.randn(1, 3, 96, 96)
+    with torch.no_grad():
+        assert_same_outputs(cond(x), static(x))
