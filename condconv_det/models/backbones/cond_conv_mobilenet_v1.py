@@ -18,7 +18,9 @@ class CondConvMobileNetV1(BaseCondConvMobileNet):
     ``out_indices`` index ``[layer1 … layer5]`` and the classifier FC follows ``layer5``.
 
     Default placement: every layer — stem (``cond_stem=True``, routed from the image), all 13 blocks and the
-    classifier FC. The paper's +33M MADDs (567M → 600M) ≈ 8 × 4.2M, i.e. all of MobileNetV1's parameters.
+    classifier FC. The paper's +33M MADDs (567M → 600M) ≈ 8 × 4.2M, i.e. all of MobileNetV1's parameters. Ours is
+    568.8M → 605.7M: 33.7M kernel mixing plus 3.2M for the 14 routing poolings (GAP of every block input), which the
+    paper's figure evidently leaves out (without them: 602.5M).
 
     Output shapes for 224×224, widen_factor 1: 64@112, 128@56, 256@28, 512@14, 1024@7.
     """
