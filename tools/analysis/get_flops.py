@@ -64,7 +64,8 @@ def format_table(rows: List[Dict]) -> str:
     for r in rows:
         d_base = (r['base'] - r['paper_base']) / r['paper_base'] * 100
         d_cond = (r['cond'] - r['paper_cond']) / r['paper_cond'] * 100
-        lines.append(f"{r['backbone']:<30}{r['experts']:>3} | {r['paper_base']:>7.0f}{r['base']:>9.1f}{d_base:>+7.2f}% | "
+        lines.append(f"{r['backbone']:<30}{r['experts']:>3} | "
+                     f"{r['paper_base']:>7.0f}{r['base']:>9.1f}{d_base:>+7.2f}% | "
                      f"{r['paper_cond']:>7.0f}{r['cond']:>9.1f}{d_cond:>+7.2f}% | "
                      f"{r['base_params']:>12.2f} → {r['cond_params']:>6.2f}")
     return '\n'.join(lines)

@@ -1,6 +1,7 @@
 """Convert torchvision's ImageNet MobileNetV2 checkpoint to mmdet ``MobileNetV2`` / ``CondConvMobileNetV2`` keys.
 
-    python tools/model_converters/torchvision_mobilenetv2_to_mmdet.py SRC.pth DST.pth [--no-classifier] [--prefix backbone.]
+    python tools/model_converters/torchvision_mobilenetv2_to_mmdet.py SRC.pth DST.pth \
+        [--no-classifier] [--prefix backbone.]
 
 The output is ``{'state_dict': ..., 'meta': ...}``; with ``--prefix backbone.`` (default) it works both as a detector's
 ``load_from`` and as ``backbone.init_cfg=dict(type='Pretrained', checkpoint=DST, prefix='backbone.')``.

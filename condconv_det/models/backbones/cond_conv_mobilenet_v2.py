@@ -19,8 +19,8 @@ class CondConvMobileNetV2(BaseCondConvMobileNet):
     read off the paper's MADDs, 301M → 329M at 8 experts: kernel mixing costs ≈ E × (CondConv parameters) per
     example and these layers hold 3.42M of the network's 3.50M parameters (ours: 328.4M). The figure cannot tell
     this apart from layer3 onwards (328.8M) or every layer (329.6M) — the early stages hold few parameters — while
-    the last three stages alone (313.3M) or layer4 … layer7 + FC with a static conv2 (325.1M) fit worse. ``num_experts=0`` is mmdet's
-    MobileNetV2.
+    the last three stages alone (313.3M) or layer4 … layer7 + FC with a static conv2 (325.1M) fit worse.
+    ``num_experts=0`` is mmdet's MobileNetV2.
 
     Output shapes for a 224×224 input, widen_factor 1: layer1 16@112, layer2 24@56, layer3 32@28, layer4 64@14,
     layer5 96@14, layer6 160@7, layer7 320@7, conv2 1280@7.
