@@ -14,7 +14,17 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .kernel_mixing import mix_expert_biases, mix_expert_kernels
+from .bmm_1x1_function import Bmm1x1Function
+from .kernel_mixing import kernels_fit_workspace, mix_expert_biases, mix_expert_kernels
+from .workspace import workspaces_usable
+
+# Workspace slot of the mixed kernels of the no_grad strategies (see ``workspace``); ``None`` = fresh tensor.
+_KERNELS_SLOT = 'strategies.kernels'
+
+
+def _mixed_kernels(x: Tensor, routing_weights: Tensor, weight: Tensor) -> Tensor:
+    slot = _KERNELS_SLOT if kernels_fit_workspace(x, routing_weights, weight) else None
+    return mix_expert_kernels(routing_weights, weight, slot)
 
 
 class ConvGeometry(NamedTuple):
@@ -37,7 +47,7 @@ def _is_channels_last(x: Tensor) -> bool:
 def conv_mixed_single(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor],
                       geometry: ConvGeometry) -> Tensor:
     """(a) Batch of one: mix the kernel once (eq. 1), then one ordinary convolution."""
-    kernel = mix_expert_kernels(routing_weights, weight)[0]
+    kernel = _mixed_kernels(x, routing_weights, weight)[0]
     biases = mix_expert_biases(routing_weights, bias)
     return F.conv2d(x, kernel, None if biases is None else biases[0], geometry.stride, geometry.padding,
                     geometry.dilation, geometry.groups)
@@ -50,6 +60,7 @@ def conv_bmm_1x1(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optio
     Stride is a spatial slice, padding an explicit ``F.pad`` (1x1 sees zeros: the output there is the bias).
     Groups become extra batch entries (``B * groups`` small products) for NCHW input. A channels_last input with
     ``groups == 1`` is multiplied as ``(B, HW, C) @ (B, C, out)`` without any copy and gives a channels_last output.
+    On CPU in eager mode the memory-lean ``Bmm1x1Function`` runs it (same arithmetic, kernels not kept alive).
     """
     pad_h, pad_w = geometry.padding
     if pad_h or pad_w:
@@ -60,22 +71,29 @@ def conv_bmm_1x1(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optio
     batch, channels, height, width = x.shape
     out_channels = weight.shape[1]
     groups = geometry.groups
-    kernels = mix_expert_kernels(routing_weights, weight)
-    biases = mix_expert_biases(routing_weights, bias)
-    if groups == 1 and _is_channels_last(x):
-        rows = x.permute(0, 2, 3, 1).reshape(batch, height * width, channels)
-        kernels_t = kernels.reshape(batch, out_channels, channels).transpose(1, 2)
-        if biases is None:
-            y = torch.bmm(rows, kernels_t)
-        else:
-            y = torch.baddbmm(biases.unsqueeze(1), rows, kernels_t)
-        return y.view(batch, height, width, out_channels).permute(0, 3, 1, 2)
-    cols = x.reshape(batch * groups, channels // groups, height * width)
-    kernels = kernels.reshape(batch * groups, out_channels // groups, channels // groups)
-    if biases is None:
-        y = torch.bmm(kernels, cols)
+    rows_layout = groups == 1 and _is_channels_last(x)
+    if rows_layout:
+        x_mat = x.permute(0, 2, 3, 1).reshape(batch, height * width, channels)
     else:
-        y = torch.baddbmm(biases.view(batch * groups, out_channels // groups, 1), kernels, cols)
+        x_mat = x.reshape(batch * groups, channels // groups, height * width)
+    if workspaces_usable(x.device):
+        # CPU eager: kernels in a reused buffer, recomputed in backward (``bmm_1x1_function``).
+        y = Bmm1x1Function.apply(x_mat, routing_weights, weight, bias, groups, rows_layout)
+    else:
+        kernels = mix_expert_kernels(routing_weights, weight).reshape(
+            batch * groups, out_channels // groups, channels // groups)
+        biases = mix_expert_biases(routing_weights, bias)
+        if rows_layout:
+            if biases is None:
+                y = torch.bmm(x_mat, kernels.transpose(1, 2))
+            else:
+                y = torch.baddbmm(biases.unsqueeze(1), x_mat, kernels.transpose(1, 2))
+        elif biases is None:
+            y = torch.bmm(kernels, x_mat)
+        else:
+            y = torch.baddbmm(biases.view(batch * groups, out_channels // groups, 1), kernels, x_mat)
+    if rows_layout:
+        return y.view(batch, height, width, out_channels).permute(0, 3, 1, 2)
     return y.view(batch, out_channels, height, width)
 
 
@@ -88,7 +106,7 @@ def conv_grouped(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optio
     """
     batch, channels, height, width = x.shape
     _, out_channels, in_per_group, kernel_h, kernel_w = weight.shape
-    kernels = mix_expert_kernels(routing_weights, weight).view(batch * out_channels, in_per_group, kernel_h, kernel_w)
+    kernels = _mixed_kernels(x, routing_weights, weight).view(batch * out_channels, in_per_group, kernel_h, kernel_w)
     biases = mix_expert_biases(routing_weights, bias)
     # Batch of one: keep x as is. reshape() would return a view with an odd batch stride for channels_last x, and
     # torch 2.13's float64 CPU conv backward then returns a wrong weight gradient for channels_last kernels.
@@ -112,7 +130,7 @@ def conv_unfold_bmm(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Op
     out_w = _output_size(width, kernel_w, geometry.stride[1], geometry.padding[1], geometry.dilation[1])
     cols = F.unfold(x, (kernel_h, kernel_w), geometry.dilation, geometry.padding, geometry.stride)
     cols = cols.view(batch * groups, in_per_group * kernel_h * kernel_w, out_h * out_w)
-    kernels = mix_expert_kernels(routing_weights, weight).reshape(
+    kernels = _mixed_kernels(x, routing_weights, weight).reshape(
         batch * groups, out_channels // groups, in_per_group * kernel_h * kernel_w)
     biases = mix_expert_biases(routing_weights, bias)
     if biases is None:
@@ -125,7 +143,7 @@ def conv_unfold_bmm(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Op
 def conv_per_example(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor],
                      geometry: ConvGeometry) -> Tensor:
     """A Python loop of ordinary convolutions, one per example (the official TF code's approach)."""
-    kernels = mix_expert_kernels(routing_weights, weight)
+    kernels = _mixed_kernels(x, routing_weights, weight)
     biases = mix_expert_biases(routing_weights, bias)
     outputs = [
         F.conv2d(x[index:index + 1], kernels[index], None if biases is None else biases[index], geometry.stride,

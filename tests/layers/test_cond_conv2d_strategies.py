@@ -1,10 +1,13 @@
 """Every CondConv strategy equals the naive per-example reference, outputs and gradients, float64 to 1e-10."""
+import contextlib
+
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from condconv_det.layers import STRATEGIES, CondConv2d, select_strategy
+from condconv_det.layers.workspace import workspaces_disabled
 from cond_conv_reference import reference_cond_conv2d
 
 ATOL = 1e-10
@@ -75,12 +78,18 @@ def test_every_strategy_matches_reference_outputs_and_grads(case):
     expected_grads = torch.autograd.grad(expected, inputs, upstream)
     for strategy in _strategies_for(case['batch'], case['kernel_size']):
         layer.strategy = strategy
-        actual = layer(x, routing)
-        assert actual.shape == expected.shape, strategy
-        torch.testing.assert_close(actual, expected, atol=ATOL, rtol=0, msg=lambda m: f'{strategy}: {m}')
-        actual_grads = torch.autograd.grad(actual, inputs, upstream)
-        for name, got, want in zip(['x', 'routing', 'weight', 'bias'], actual_grads, expected_grads):
-            torch.testing.assert_close(got, want, atol=ATOL, rtol=0, msg=lambda m: f'{strategy} d{name}: {m}')
+        for plain_ops in (False, True):  # CPU fast path (reused buffers, fused 1x1 function) and plain autograd ops
+            label = f'{strategy}{" plain" if plain_ops else ""}'
+            with workspaces_disabled() if plain_ops else contextlib.nullcontext():
+                actual = layer(x, routing)
+                assert actual.shape == expected.shape, label
+                torch.testing.assert_close(actual, expected, atol=ATOL, rtol=0, msg=lambda m: f'{label}: {m}')
+                actual_grads = torch.autograd.grad(actual, inputs, upstream)
+                for name, got, want in zip(['x', 'routing', 'weight', 'bias'], actual_grads, expected_grads):
+                    torch.testing.assert_close(got, want, atol=ATOL, rtol=0, msg=lambda m: f'{label} d{name}: {m}')
+                with torch.no_grad():
+                    torch.testing.assert_close(layer(x, routing), expected, atol=ATOL, rtol=0,
+                                               msg=lambda m: f'{label} no_grad: {m}')
 
 
 @pytest.mark.parametrize('strategy', sorted(STRATEGIES))
@@ -96,6 +105,22 @@ def test_gradcheck_small_shapes(strategy):
         return torch.func.functional_call(layer, {'weight': weight, 'bias': bias}, (x, routing))
 
     assert torch.autograd.gradcheck(run, (x, routing, layer.weight, layer.bias))
+
+
+@pytest.mark.parametrize('channels_last', [False, True])
+def test_fused_1x1_double_backward(channels_last):
+    layer = CondConv2d(4, 4, 1, num_experts=3, groups=1 if channels_last else 2, routing_cfg=None,
+                       strategy='bmm_1x1').double()
+    x = torch.randn(2, 4, 3, 3, dtype=torch.float64)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
+    x.requires_grad_()
+    routing = torch.rand(2, 3, dtype=torch.float64, requires_grad=True)
+
+    def run(x, routing, weight, bias):
+        return torch.func.functional_call(layer, {'weight': weight, 'bias': bias}, (x, routing))
+
+    assert torch.autograd.gradgradcheck(run, (x, routing, layer.weight, layer.bias))
 
 
 def test_gradcheck_with_own_routing():
