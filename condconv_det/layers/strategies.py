@@ -117,6 +117,28 @@ def conv_grouped(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optio
     return y.view(batch, out_channels, y.shape[2], y.shape[3])
 
 
+def conv_depthwise_nhwc(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor],
+                        geometry: ConvGeometry) -> Tensor:
+    """(d) Depthwise (``groups == in_channels``, any channel multiplier): one depthwise convolution over ``B*C``
+    channels, run channels_last whatever the input layout.
+
+    The batch is folded into channels as ``(H, W, B*C)`` memory, i.e. a channels_last ``(1, B*C, H, W)`` tensor, for
+    which oneDNN's depthwise kernels were 2-3x faster than for the NCHW fold of ``grouped`` (CPU, forward+backward);
+    the fold and the unfold of the output are one copy each. The output has the input's memory format.
+    """
+    batch, channels, height, width = x.shape
+    _, out_channels, _, kernel_h, kernel_w = weight.shape
+    folded = x.permute(2, 3, 0, 1).reshape(height, width, batch * channels).permute(2, 0, 1).unsqueeze(0)
+    kernels = _mixed_kernels(x, routing_weights, weight).reshape(batch * out_channels, 1, kernel_h, kernel_w)
+    biases = mix_expert_biases(routing_weights, bias)
+    y = F.conv2d(folded, kernels, None if biases is None else biases.view(-1), geometry.stride, geometry.padding,
+                 geometry.dilation, batch * channels)
+    out_h, out_w = y.shape[2], y.shape[3]
+    y = y[0].permute(1, 2, 0).reshape(out_h, out_w, batch, out_channels).permute(2, 3, 0, 1)
+    memory_format = torch.channels_last if _is_channels_last(x) else torch.contiguous_format
+    return y.contiguous(memory_format=memory_format)
+
+
 def conv_unfold_bmm(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor],
                     geometry: ConvGeometry) -> Tensor:
     """im2col (``F.unfold``) then one batched matrix product with the per-example kernels; any kernel and groups.
@@ -182,13 +204,15 @@ STRATEGIES: Dict[str, StrategyFn] = {
     'mixed_single': conv_mixed_single,
     'bmm_1x1': conv_bmm_1x1,
     'grouped': conv_grouped,
+    'depthwise_nhwc': conv_depthwise_nhwc,
     'unfold_bmm': conv_unfold_bmm,
     'per_example': conv_per_example,
     'expert_outputs': conv_expert_outputs,
 }
 
 
-def check_strategy_applicable(strategy: str, batch: int, kernel_size: Tuple[int, int]) -> None:
+def check_strategy_applicable(strategy: str, batch: int, kernel_size: Tuple[int, int], groups: int = 1,
+                              in_channels: int = 1) -> None:
     """Raise ``ValueError`` when ``strategy`` is unknown or cannot run this shape (used for forced strategies)."""
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be 'auto' or one of {sorted(STRATEGIES)}, got strategy={strategy!r}")
@@ -196,3 +220,6 @@ def check_strategy_applicable(strategy: str, batch: int, kernel_size: Tuple[int,
         raise ValueError(f"strategy='mixed_single' needs a batch of 1, got a batch of {batch}")
     if strategy == 'bmm_1x1' and tuple(kernel_size) != (1, 1):
         raise ValueError(f"strategy='bmm_1x1' needs a 1x1 kernel, got kernel_size={tuple(kernel_size)}")
+    if strategy == 'depthwise_nhwc' and groups != in_channels:
+        raise ValueError(f"strategy='depthwise_nhwc' needs a depthwise conv (groups == in_channels), got "
+                         f'groups={groups}, in_channels={in_channels}')

@@ -130,11 +130,14 @@ def test_autocast_bf16_runs_in_bf16_without_dtype_errors(kernel_size, groups, ba
     torch.testing.assert_close(out.float(), expected, atol=0.1, rtol=0.05)
 
 
-@pytest.mark.parametrize('strategy', ['auto', 'grouped', 'bmm_1x1', 'unfold_bmm', 'per_example', 'expert_outputs'])
+@pytest.mark.parametrize('strategy', ['auto', 'grouped', 'bmm_1x1', 'depthwise_nhwc', 'unfold_bmm', 'per_example',
+                                      'expert_outputs'])
 @pytest.mark.parametrize('kernel_size, groups', [(1, 1), (3, 1), (3, 8), (1, 2)])
 def test_channels_last_and_non_contiguous_inputs(kernel_size, groups, strategy):
     if strategy == 'bmm_1x1' and kernel_size != 1:
         pytest.skip('bmm_1x1 is for 1x1 kernels')
+    if strategy == 'depthwise_nhwc' and groups != 8:
+        pytest.skip('depthwise_nhwc is for depthwise convs')
     layer = CondConv2d(8, 8, kernel_size, padding=kernel_size // 2, groups=groups, num_experts=4, strategy=strategy)
     x = torch.randn(3, 8, 6, 7)
     expected = layer(x)
@@ -183,3 +186,25 @@ def test_torch_compile_inductor_tiny():
     x = torch.randn(2, 2, 3, 3)
     with torch.no_grad():
         torch.testing.assert_close(compiled(x), layer(x))
+
+
+@pytest.mark.parametrize('kernel_size', [1, 3])
+def test_onnx_export_with_dynamic_batch(kernel_size):
+    # While exporting, strategy='auto' picks batch-agnostic strategies: bmm_1x1 for 1x1 kernels, unfold_bmm
+    # otherwise ('grouped' bakes groups = g * B into the graph and cannot have a dynamic batch).
+    pytest.importorskip('onnx')
+    ort = pytest.importorskip('onnxruntime')
+    import io
+    layer = CondConv2d(4, 6, kernel_size, padding=kernel_size // 2, num_experts=3).eval()
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        torch.onnx.export(layer, (torch.randn(2, 4, 5, 5), ), buffer, input_names=['x'], output_names=['y'],
+                          dynamic_axes={'x': {0: 'batch'}, 'y': {0: 'batch'}}, opset_version=17, dynamo=False)
+    session = ort.InferenceSession(buffer.getvalue())
+    for batch in (1, 3):
+        x = torch.randn(batch, 4, 5, 5)
+        with torch.no_grad():
+            expected = layer(x).numpy()
+        actual = session.run(None, {'x': x.numpy()})[0]
+        assert abs(actual - expected).max() < 1e-5

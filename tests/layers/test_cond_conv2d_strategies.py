@@ -13,8 +13,9 @@ from cond_conv_reference import reference_cond_conv2d
 ATOL = 1e-10
 
 
-def _strategies_for(batch: int, kernel_size: int) -> list:
+def _strategies_for(batch: int, kernel_size: int, groups: int, in_channels: int) -> list:
     names = [name for name in STRATEGIES if not (name == 'mixed_single' and batch != 1)]
+    names = [name for name in names if not (name == 'depthwise_nhwc' and groups != in_channels)]
     return [name for name in names if not (name == 'bmm_1x1' and kernel_size != 1)] + ['auto']
 
 
@@ -76,7 +77,7 @@ def test_every_strategy_matches_reference_outputs_and_grads(case):
                                      layer.dilation, layer.groups, layer.padding_mode)
     upstream = torch.randn(expected.shape, dtype=torch.float64, generator=generator)
     expected_grads = torch.autograd.grad(expected, inputs, upstream)
-    for strategy in _strategies_for(case['batch'], case['kernel_size']):
+    for strategy in _strategies_for(case['batch'], case['kernel_size'], case['groups'], case['in_channels']):
         layer.strategy = strategy
         for plain_ops in (False, True):  # CPU fast path (reused buffers, fused 1x1 function) and plain autograd ops
             label = f'{strategy}{" plain" if plain_ops else ""}'
@@ -96,7 +97,8 @@ def test_every_strategy_matches_reference_outputs_and_grads(case):
 def test_gradcheck_small_shapes(strategy):
     kernel_size, batch = (1, 1) if strategy == 'bmm_1x1' else (3, 2)
     batch = 1 if strategy == 'mixed_single' else batch
-    layer = CondConv2d(4, 4, kernel_size, stride=2, padding=kernel_size // 2, groups=2, num_experts=3,
+    groups = 4 if strategy == 'depthwise_nhwc' else 2
+    layer = CondConv2d(4, 4, kernel_size, stride=2, padding=kernel_size // 2, groups=groups, num_experts=3,
                        routing_cfg=None, strategy=strategy).double()
     x = torch.randn(batch, 4, 5, 4, dtype=torch.float64, requires_grad=True)
     routing = torch.rand(batch, 3, dtype=torch.float64, requires_grad=True)
@@ -132,6 +134,7 @@ def test_gradcheck_with_own_routing():
 @pytest.mark.parametrize('strategy, batch, kernel_size, match', [
     ('mixed_single', 2, 3, 'batch of 1'),
     ('bmm_1x1', 1, 3, '1x1'),
+    ('depthwise_nhwc', 2, 3, 'groups == in_channels'),
 ])
 def test_forcing_an_inapplicable_strategy_raises(strategy, batch, kernel_size, match):
     layer = CondConv2d(4, 4, kernel_size, num_experts=2, strategy=strategy)

@@ -1,5 +1,6 @@
 """Benchmark CondConv2d (strategy='auto') against nn.Conv2d of the same shape and the plain grouped-convolution
-trick (strategy='grouped'), forward (eval, no_grad) and forward+backward, on MobileNetV1/V2 late-stage shapes and
+trick (strategy='grouped' with plain autograd ops, as public implementations run it), forward (eval, no_grad)
+and forward+backward, on MobileNetV1/V2 late-stage shapes and
 one ResNet 3x3 (Yang et al., NeurIPS 2019: CondConv's extra cost should be only routing + kernel mixing).
 
     .venv/bin/python tools/analysis/benchmark_condconv.py --threads 2 --experts 1 4 8 16 --batch 1 8
@@ -9,12 +10,13 @@ auto, grouped, static, ...) so that load changes on a shared machine hit all of 
 means over the MobileNet shapes (the issue's targets) and, separately, over the ResNet shape.
 """
 import argparse
+import contextlib
 import math
 import statistics
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, NamedTuple
+from typing import Callable, Dict, List, NamedTuple, Optional
 
 import torch
 import torch.nn as nn
@@ -23,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from condconv_det.layers import CondConv2d, select_strategy  # noqa: E402
 from condconv_det.layers.strategies import check_strategy_applicable  # noqa: E402
+from condconv_det.layers.workspace import release_workspaces, workspaces_disabled  # noqa: E402
 
 
 class Case(NamedTuple):
@@ -61,6 +64,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--extra-strategies', nargs='+', default=[],
                         help='also time these forced strategies, e.g. bmm_1x1 unfold_bmm per_example')
     parser.add_argument('--no-backward', action='store_true', help='forward only')
+    parser.add_argument('--routing', choices=['own', 'shared'], default='own',
+                        help="own: each CondConv2d runs its routing function (GAP + FC + sigmoid), the worst case; "
+                        "shared: routing weights (B, E) are given, as a block shares them between its convs")
     return parser.parse_args()
 
 
@@ -86,21 +92,26 @@ def time_round_robin(fns: Dict[str, Callable[[], None]], repeats: int, warmup: i
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def make_forward(layer: nn.Module, x: torch.Tensor) -> Callable[[], None]:
+def make_forward(layer: nn.Module, x: torch.Tensor, routing: Optional[torch.Tensor],
+                 plain: bool) -> Callable[[], None]:
+    inputs = (x, ) if routing is None else (x, routing)
+
     def run() -> None:
-        with torch.no_grad():
-            layer(x)
+        with torch.no_grad(), workspaces_disabled() if plain else contextlib.nullcontext():
+            layer(*inputs)
     return run
 
 
-def make_forward_backward(layer: nn.Module, x: torch.Tensor, grad: torch.Tensor) -> Callable[[], None]:
+def make_forward_backward(layer: nn.Module, x: torch.Tensor, routing: Optional[torch.Tensor], grad: torch.Tensor,
+                          plain: bool) -> Callable[[], None]:
     params = list(layer.parameters())
+    inputs = (x, ) if routing is None else (x, routing)
 
     def run() -> None:
-        x.grad = None
-        for param in params:
-            param.grad = None
-        layer(x).backward(grad)
+        for tensor in params + list(inputs):
+            tensor.grad = None
+        with workspaces_disabled() if plain else contextlib.nullcontext():
+            layer(*inputs).backward(grad)
     return run
 
 
@@ -116,7 +127,7 @@ def main() -> None:
     memory_format = torch.channels_last if args.channels_last else torch.contiguous_format
     cases = [c for c in CASES if args.cases is None or any(s in c.name for s in args.cases)]
     print(f'device={device} threads={torch.get_num_threads()} torch={torch.__version__} '
-          f'channels_last={args.channels_last} repeats={args.repeats} (median ms)')
+          f'channels_last={args.channels_last} routing={args.routing} repeats={args.repeats} (median ms)')
     if device.type == 'cuda':
         print(f'gpu={torch.cuda.get_device_name(device)}')
     extra = list(args.extra_strategies)
@@ -136,22 +147,33 @@ def main() -> None:
                 for name in ['auto', 'grouped'] + extra:
                     if name in extra:
                         try:
-                            check_strategy_applicable(name, batch, (case.kernel_size, ) * 2)
+                            check_strategy_applicable(name, batch, (case.kernel_size, ) * 2, case.groups,
+                                                      case.in_channels)
                         except ValueError:
                             continue
                     layers[name] = CondConv2d(case.in_channels, case.out_channels, case.kernel_size,
                                               padding=case.kernel_size // 2, groups=case.groups,
-                                              num_experts=experts, strategy=name).to(device)
+                                              num_experts=experts, strategy=name,
+                                              routing_cfg=None if args.routing == 'shared' else
+                                              dict(type='SigmoidRouting')).to(device, memory_format=memory_format)
                 for layer in layers.values():
                     layer.eval()
                 modes = [('fwd', False)] + ([] if args.no_backward else [('f+b', True)])
                 for mode, backward in modes:
-                    if backward:
-                        xg = x.detach().clone().requires_grad_()
-                        grad = torch.randn_like(static(xg))
-                        fns = {name: make_forward_backward(layer, xg, grad) for name, layer in layers.items()}
-                    else:
-                        fns = {name: make_forward(layer, x) for name, layer in layers.items()}
+                    xg = x.detach().clone().requires_grad_(backward)
+                    routing = None
+                    if args.routing == 'shared':
+                        routing = torch.rand(batch, experts, device=device, requires_grad=backward)
+                    with torch.no_grad():
+                        grad = torch.randn_like(static(x)) if backward else None
+                    fns = {}
+                    for name, layer in layers.items():
+                        layer_routing = None if name == 'static' else routing
+                        plain = name == 'grouped'  # the plain trick: no reused buffers
+                        if backward:
+                            fns[name] = make_forward_backward(layer, xg, layer_routing, grad, plain)
+                        else:
+                            fns[name] = make_forward(layer, xg, layer_routing, plain)
                     times = time_round_robin(fns, args.repeats, args.warmup, device)
                     chosen = select_strategy(batch, (case.kernel_size, ) * 2, case.groups, case.in_channels,
                                              case.out_channels, device.type, backward)
@@ -159,6 +181,7 @@ def main() -> None:
                     grouped_ratio = times['grouped'] / times['auto']
                     ratios.setdefault((case.family, experts, batch, mode, 'auto/static'), []).append(auto_ratio)
                     ratios.setdefault((case.family, experts, batch, mode, 'grouped/auto'), []).append(grouped_ratio)
+                    release_workspaces()
                     print(f'{case.name:20s} {batch:2d} {experts:2d} {mode:4s} {times["static"]:8.3f} '
                           f'{times["auto"]:8.3f} {times["grouped"]:8.3f} '
                           + ''.join(f'{times[s]:14.3f}' if s in times else f"{'-':>14s}" for s in extra)
