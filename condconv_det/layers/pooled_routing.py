@@ -3,6 +3,8 @@
 The routing logits are computed in float32 (float64 for a float64 module) with autocast disabled, so that AMP runs
 the convolution in half precision while the few routing MADDs stay accurate.
 """
+from typing import Optional
+
 import torch
 import torch.nn as nn
 from torch import Tensor
@@ -31,7 +33,7 @@ class PooledLinearRouting(nn.Module):
             raise ValueError(f'dropout must be a float in [0, 1), got dropout={dropout!r}')
         self.in_channels = in_channels
         self.num_experts = num_experts
-        self.dropout = nn.Dropout(float(dropout)) if dropout > 0 else nn.Identity()
+        self.dropout = nn.Dropout(float(dropout)) if dropout > 0 else None
         self.fc = nn.Linear(in_channels, num_experts, bias=bias)
 
     def init_weights(self) -> None:
@@ -43,17 +45,27 @@ class PooledLinearRouting(nn.Module):
         if x.dim() not in (2, 4) or x.shape[1] != self.in_channels:
             raise ValueError(f'routing input must be (B, {self.in_channels}, H, W) or (B, {self.in_channels}), '
                              f'got x.shape={tuple(x.shape)}')
-        compute_dtype = torch.promote_types(self.fc.weight.dtype, torch.float32)
+        weight, bias = self.fc.weight, self.fc.bias
+        compute_dtype = torch.promote_types(weight.dtype, torch.float32)
         if torch.is_autocast_enabled(x.device.type):
             with torch.autocast(device_type=x.device.type, enabled=False):
-                return self._logits(x, compute_dtype)
-        return self._logits(x, compute_dtype)
+                return self._logits(x, weight.to(compute_dtype), None if bias is None else bias.to(compute_dtype),
+                                    compute_dtype)
+        if weight.dtype != compute_dtype:  # a half-precision module: routing still in float32
+            weight = weight.to(compute_dtype)
+            bias = None if bias is None else bias.to(compute_dtype)
+        return self._logits(x, weight, bias, compute_dtype)
 
-    def _logits(self, x: Tensor, compute_dtype: torch.dtype) -> Tensor:
-        pooled = x.mean(dim=(2, 3), dtype=compute_dtype) if x.dim() == 4 else x.to(compute_dtype)
-        pooled = self.dropout(pooled)
-        bias = None if self.fc.bias is None else self.fc.bias.to(compute_dtype)
-        return torch.nn.functional.linear(pooled, self.fc.weight.to(compute_dtype), bias)
+    def _logits(self, x: Tensor, weight: Tensor, bias: Optional[Tensor], compute_dtype: torch.dtype) -> Tensor:
+        if x.dim() == 4:
+            pooled = x.mean(dim=(2, 3), dtype=compute_dtype)
+        else:
+            pooled = x if x.dtype == compute_dtype else x.to(compute_dtype)
+        if self.dropout is not None:
+            pooled = self.dropout(pooled)
+        if bias is None:
+            return torch.mm(pooled, weight.t())
+        return torch.addmm(bias, pooled, weight.t())
 
     def extra_repr(self) -> str:
         return f'in_channels={self.in_channels}, num_experts={self.num_experts}'
