@@ -9,9 +9,15 @@ primitive types plus the globals on an allow-list. mmengine 0.10.7 writes checkp
 needs to torch's allow-list (:func:`torch.serialization.add_safe_globals`). ``weights_only`` stays on: a checkpoint
 carrying anything else (e.g. a ``__reduce__`` that calls ``os.system``) is still refused by torch.
 
+One of those globals is not a type: ``HistoryBuffer.__getstate__`` stores its statistics methods, which pickle writes
+as ``getattr(HistoryBuffer, 'mean')``. Allowing ``builtins.getattr`` itself would let a checkpoint walk from any
+allowed object to ``__globals__`` and ``__import__`` (arbitrary code execution), so the name ``builtins.getattr`` is
+bound to :func:`_history_buffer_method` instead, which resolves exactly those four methods and refuses anything else.
+
 The mmdet 3.3.0 ``SSDHead`` bug (``'SSDHead' object has no attribute 'loss_cls'`` at test time) is fixed in the
 plugin's own head, :class:`condconv_det.models.dense_heads.CondConvSSDHead`, not here.
 """
+import pickle
 from typing import Any, List
 
 import numpy as np
@@ -34,10 +40,23 @@ def _numpy_reconstruct_globals() -> List[Any]:
     return found
 
 
+_HISTORY_BUFFER_METHODS = ('min', 'max', 'current', 'mean')
+
+
+def _history_buffer_method(owner: Any, name: str) -> Any:
+    """``getattr`` as seen by checkpoint loading: only ``HistoryBuffer``'s default statistics methods resolve."""
+    from mmengine.logging import HistoryBuffer
+    if owner is HistoryBuffer and name in _HISTORY_BUFFER_METHODS:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'checkpoint asks for getattr({owner!r}, {name!r}); only HistoryBuffer.{{{",".join(_HISTORY_BUFFER_METHODS)}}} '
+        'is allowed when loading with weights_only=True. Load it with weights_only=False only if you trust its source.')
+
+
 def mmengine_checkpoint_safe_globals() -> List[Any]:
     """Exactly the non-tensor globals an mmengine 0.10.x training checkpoint contains."""
     from mmengine.logging import HistoryBuffer
-    return [HistoryBuffer] + _numpy_reconstruct_globals()
+    return [HistoryBuffer, (_history_buffer_method, 'builtins.getattr')] + _numpy_reconstruct_globals()
 
 
 def allow_mmengine_checkpoints() -> None:

@@ -72,3 +72,16 @@ def test_malicious_checkpoint_is_refused_and_never_runs(tmp_path):
     with pytest.raises(pickle.UnpicklingError):
         torch.load(path)  # torch's default, weights_only=True, stays in force
     assert not marker.exists()
+
+
+def test_getattr_in_a_checkpoint_resolves_only_history_buffer_statistics(tmp_path):
+    """The allow-listed ``builtins.getattr`` is a guard, not getattr: it cannot reach ``__globals__``."""
+
+    class _ReachesGlobals:
+        def __reduce__(self):
+            return getattr, (HistoryBuffer.mean, '__globals__')
+
+    path = tmp_path / 'walk.pth'
+    torch.save(dict(meta=_ReachesGlobals()), path)
+    with pytest.raises(pickle.UnpicklingError, match='only HistoryBuffer'):
+        torch.load(path)
