@@ -134,7 +134,9 @@ class BaseCondConvMobileNet(BaseModule):
         else:
             self.out_channel = self.in_channels
 
-        self.num_classes = num_classes
+        # Not `self.num_classes`: mmdet's NumClassCheckHook asserts every module's `num_classes` equals the
+        # dataset's class count, and a detector's backbone has no classifier.
+        self.with_classifier = num_classes > 0
         if num_classes > 0:
             self.classifier = CondConvClassifier(
                 self.out_channel,
@@ -178,7 +180,7 @@ class BaseCondConvMobileNet(BaseModule):
             x = getattr(self, layer_name)(x)
             if i in self.out_indices:
                 outs.append(x)
-        if self.num_classes > 0:
+        if self.with_classifier:
             return self.classifier(x)
         return tuple(outs)
 

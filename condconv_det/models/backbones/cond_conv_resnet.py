@@ -70,7 +70,9 @@ class CondConvResNet(ResNet):
             num_stages=num_stages,
             conv_cfg=conv_cfg,
             **kwargs)
-        self.num_classes = num_classes
+        # Not `self.num_classes`: mmdet's NumClassCheckHook asserts every module's `num_classes` equals the
+        # dataset's class count, and a detector's backbone has no classifier.
+        self.with_classifier = num_classes > 0
         self.cond_classifier = cond_classifier and num_experts > 0
         if num_classes > 0:
             self.classifier = CondConvClassifier(
@@ -98,7 +100,7 @@ class CondConvResNet(ResNet):
 
     def forward(self, x: Tensor) -> Union[Tuple[Tensor, ...], Tensor]:
         """Features at ``out_indices``; with a classifier (``num_classes > 0``) the ``(B, num_classes)`` logits."""
-        if self.num_classes <= 0:
+        if not self.with_classifier:
             return super().forward(x)
         x = self.maxpool(self.relu(self.norm1(self.conv1(x)))) if not self.deep_stem else self.maxpool(self.stem(x))
         for layer_name in self.res_layers:
