@@ -14,8 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .bmm_1x1_function import Bmm1x1Function
 from .kernel_mixing import kernels_fit_workspace, mix_expert_biases, mix_expert_kernels
+from .per_example_matmul_function import PerExampleMatmulFunction
 from .workspace import workspaces_usable
 
 # Workspace slot of the mixed kernels of the no_grad strategies (see ``workspace``); ``None`` = fresh tensor.
@@ -60,7 +60,7 @@ def conv_bmm_1x1(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optio
     Stride is a spatial slice, padding an explicit ``F.pad`` (1x1 sees zeros: the output there is the bias).
     Groups become extra batch entries (``B * groups`` small products) for NCHW input. A channels_last input with
     ``groups == 1`` is multiplied as ``(B, HW, C) @ (B, C, out)`` without any copy and gives a channels_last output.
-    On CPU in eager mode the memory-lean ``Bmm1x1Function`` runs it (same arithmetic, kernels not kept alive).
+    On CPU in eager mode the memory-lean ``PerExampleMatmulFunction`` runs it (same arithmetic, kernels not kept alive).
     """
     pad_h, pad_w = geometry.padding
     if pad_h or pad_w:
@@ -76,9 +76,9 @@ def conv_bmm_1x1(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optio
         x_mat = x.permute(0, 2, 3, 1).reshape(batch, height * width, channels)
     else:
         x_mat = x.reshape(batch * groups, channels // groups, height * width)
-    if workspaces_usable(x.device):
-        # CPU eager: kernels in a reused buffer, recomputed in backward (``bmm_1x1_function``).
-        y = Bmm1x1Function.apply(x_mat, routing_weights, weight, bias, groups, rows_layout)
+    if workspaces_usable(x.device) and weight.is_contiguous():
+        # CPU eager: kernels in a reused buffer, recomputed in backward (``per_example_matmul_function``).
+        y = PerExampleMatmulFunction.apply(x_mat, routing_weights, weight, bias, groups, rows_layout)
     else:
         kernels = mix_expert_kernels(routing_weights, weight).reshape(
             batch * groups, out_channels // groups, channels // groups)
@@ -152,7 +152,11 @@ def conv_unfold_bmm(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Op
     out_w = _output_size(width, kernel_w, geometry.stride[1], geometry.padding[1], geometry.dilation[1])
     cols = F.unfold(x, (kernel_h, kernel_w), geometry.dilation, geometry.padding, geometry.stride)
     cols = cols.view(batch * groups, in_per_group * kernel_h * kernel_w, out_h * out_w)
-    kernels = _mixed_kernels(x, routing_weights, weight).reshape(
+    if workspaces_usable(x.device) and weight.is_contiguous():
+        # CPU eager: kernels in a reused buffer, recomputed in backward (``per_example_matmul_function``).
+        y = PerExampleMatmulFunction.apply(cols, routing_weights, weight, bias, groups, False)
+        return y.view(batch, out_channels, out_h, out_w)
+    kernels = mix_expert_kernels(routing_weights, weight).reshape(
         batch * groups, out_channels // groups, in_per_group * kernel_h * kernel_w)
     biases = mix_expert_biases(routing_weights, bias)
     if biases is None:

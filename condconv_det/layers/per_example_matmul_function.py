@@ -1,6 +1,8 @@
-"""Memory-lean autograd function for 1x1 CondConv as a batched matrix product (eq. (1), Yang et al., 2019).
+"""Memory-lean autograd function for CondConv as a batched matrix product (eq. (1), Yang et al., 2019): 1x1 kernels
+on the input itself, any kernel on its im2col columns (``F.unfold``, differentiated by autograd outside).
 
-Forward mixes the per-example ``(out, in)`` matrices ``K_b = sum_i r_{b,i} W_i`` into a reused buffer and multiplies;
+Forward mixes the per-example ``(out, in*kh*kw)`` matrices ``K_b = sum_i r_{b,i} W_i`` into a reused buffer and
+multiplies;
 it saves only the input, routing weights, experts and biases. Backward recomputes ``K`` (one GEMM into the same
 buffer) instead of keeping ``B`` copies of the kernel alive between forward and backward, and writes ``dK`` into a
 second reused buffer before reducing it to the expert gradient ``r^T @ dK`` and the routing gradient ``dK @ W^T``.
@@ -17,16 +19,17 @@ from .kernel_mixing import mix_expert_biases, mix_expert_kernels
 from .workspace import borrow_workspace
 
 
-class Bmm1x1Function(torch.autograd.Function):
-    """``y = K x + b`` per example for 1x1 kernels; ``x`` is given as ``cols (B*g, C/g, L)`` (NCHW) or, with
-    ``rows_layout``, as ``rows (B, L, C)`` (channels_last, ``g == 1``). Returns ``(B*g, out/g, L)`` or ``(B, L, out)``."""
+class PerExampleMatmulFunction(torch.autograd.Function):
+    """``y = K x + b`` per example; ``x`` is given as ``cols (B*g, C/g*kh*kw, L)`` or, with ``rows_layout`` (1x1,
+    channels_last, ``g == 1``), as ``rows (B, L, C)``. Returns ``(B*g, out/g, L)`` or ``(B, L, out)``.
+    ``weight`` must be contiguous (the kernel matrices are views of the mixed kernels)."""
 
     @staticmethod
     def forward(ctx, x_mat: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor], groups: int,
                 rows_layout: bool) -> Tensor:
         ctx.groups, ctx.rows_layout = groups, rows_layout
         ctx.save_for_backward(x_mat, routing_weights, weight, bias)
-        kernels = _kernel_matrices(routing_weights, weight, groups, 'bmm_1x1.kernels')
+        kernels = _kernel_matrices(routing_weights, weight, groups, 'matmul.kernels')
         biases = mix_expert_biases(routing_weights, bias)
         if rows_layout:
             if biases is None:
@@ -43,7 +46,7 @@ class Bmm1x1Function(torch.autograd.Function):
         lean = not torch.is_grad_enabled()  # create_graph=True: plain differentiable ops instead of buffers
         groups = ctx.groups
         batch, num_experts = routing_weights.shape
-        kernels = _kernel_matrices(routing_weights, weight, groups, 'bmm_1x1.kernels' if lean else None)
+        kernels = _kernel_matrices(routing_weights, weight, groups, 'matmul.kernels' if lean else None)
         grad_x = grad_routing = grad_weight = grad_bias = None
         if need_x:
             grad_x = torch.bmm(grad_y, kernels) if ctx.rows_layout else torch.bmm(kernels.transpose(1, 2), grad_y)
@@ -56,12 +59,12 @@ class Bmm1x1Function(torch.autograd.Function):
             else:  # dK = dY X^T per (example, group)
                 left, right = grad_y, x_mat.transpose(1, 2)
             if lean:
-                out = borrow_workspace('bmm_1x1.grad_kernels', kernels.shape, kernels.dtype, kernels.device)
+                out = borrow_workspace('matmul.grad_kernels', kernels.shape, kernels.dtype, kernels.device)
                 grad_kernels = torch.bmm(left, right, out=out)
             else:
                 grad_kernels = torch.bmm(left, right)
             grad_flat = grad_kernels.reshape(batch, -1)
-            weight_flat = _experts_in_kernel_order(weight).reshape(num_experts, -1)
+            weight_flat = weight.reshape(num_experts, -1)
             if need_weight:
                 grad_weight = _to_weight_layout(torch.mm(routing_weights.t(), grad_flat), weight)
             if need_routing:
@@ -74,16 +77,11 @@ class Bmm1x1Function(torch.autograd.Function):
         return grad_x, grad_routing, grad_weight, grad_bias, None, None
 
 
-def _experts_in_kernel_order(weight: Tensor) -> Tensor:
-    """``weight (E, out, in/g, 1, 1)`` as ``(E, out, in/g)``; a view for contiguous and channels_last storage."""
-    return weight.reshape(weight.shape[0], weight.shape[1], weight.shape[2])
-
-
 def _to_weight_layout(grad_flat: Tensor, weight: Tensor) -> Tensor:
     return grad_flat.view(weight.shape)
 
 
 def _kernel_matrices(routing_weights: Tensor, weight: Tensor, groups: int, slot: Optional[str]) -> Tensor:
-    batch, out_channels, in_per_group = routing_weights.shape[0], weight.shape[1], weight.shape[2]
+    batch, out_channels = routing_weights.shape[0], weight.shape[1]
     kernels = mix_expert_kernels(routing_weights, weight, slot)
-    return kernels.reshape(batch * groups, out_channels // groups, in_per_group)
+    return kernels.view(batch * groups, out_channels // groups, -1)
