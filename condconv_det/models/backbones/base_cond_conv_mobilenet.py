@@ -34,7 +34,8 @@ class BaseCondConvMobileNet(BaseModule):
         cond_stem (bool, optional): whether the stem conv is CondConv (own routing); ``None`` = paper's.
         cond_classifier (bool, optional): whether the classifier FC is CondConv; ``None`` = iff the last stage is.
         routing_cfg (dict): routing function, one per block, built over the block input.
-        num_classes (int): > 0 adds the ImageNet head (pool → dropout → FC); ``forward`` then returns logits.
+        num_classes (int): > 0 adds the ImageNet head (pool → dropout → FC) and sets ``with_classifier``;
+            ``forward`` then returns logits.
         dropout_ratio (float): dropout before the classifier FC.
         drop_path_rate (float): stochastic depth, growing linearly over the blocks.
     """
