@@ -2,6 +2,11 @@
 from pathlib import Path
 
 import pytest
+import torch
+
+# One intra-op thread: the suite runs many tiny convolutions, which on a 2-core machine (CI, shared developer boxes)
+# are far slower with a thread pool spinning; the benchmarks under tools/analysis choose their own thread counts.
+torch.set_num_threads(1)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_BCCD = REPO_ROOT.parent / 'shared' / 'data' / 'bccd' / 'BCCD'
