@@ -14,7 +14,7 @@ from torch import Tensor
 from torch.nn.modules.utils import _pair
 
 from .routing_builder import build_routing
-from .strategies import STRATEGIES, ConvGeometry, check_strategy_applicable
+from .strategies import STRATEGIES, ConvGeometry, check_strategy_applicable, conv_output_size
 from .strategy_dispatch import select_strategy
 
 _PADDING_MODES = ('zeros', 'reflect', 'replicate', 'circular')
@@ -133,8 +133,8 @@ class CondConv2d(nn.Module):
             raise ValueError(f'x must be (B, {self.in_channels}, H, W), got x.shape={tuple(x.shape)}')
         if routing_weights is None:
             if self.routing is None:
-                raise ValueError('routing_weights is None and this CondConv2d has no routing function '
-                                 '(routing_cfg=None): pass routing_weights of shape (B, num_experts) or set routing_cfg')
+                raise ValueError('routing_weights is None and this CondConv2d has no routing function (routing_cfg='
+                                 'None): pass routing_weights of shape (B, num_experts) or set routing_cfg')
             routing_weights = self.routing(x)
         else:
             self._check_routing_weights(routing_weights, x)
@@ -147,8 +147,10 @@ class CondConv2d(nn.Module):
         batch = x.shape[0]
         strategy = self.strategy
         if strategy == 'auto':
+            out_h = conv_output_size(x.shape[2], self.kernel_size[0], self.stride[0], padding[0], self.dilation[0])
+            out_w = conv_output_size(x.shape[3], self.kernel_size[1], self.stride[1], padding[1], self.dilation[1])
             strategy = select_strategy(batch, self.kernel_size, self.groups, self.in_channels, self.out_channels,
-                                       x.device.type, torch.is_grad_enabled(), _is_exporting())
+                                       x.device.type, torch.is_grad_enabled(), _is_exporting(), out_h * out_w)
         else:
             check_strategy_applicable(strategy, batch, self.kernel_size, self.groups, self.in_channels)
         geometry = ConvGeometry(self.stride, padding, self.dilation, self.groups)
@@ -166,7 +168,8 @@ class CondConv2d(nn.Module):
         if routing_weights.device != x.device:
             raise ValueError(f'routing_weights is on {routing_weights.device}, the input on {x.device}')
         if not routing_weights.is_floating_point():
-            raise ValueError(f'routing_weights must be floating point, got routing_weights.dtype={routing_weights.dtype}')
+            raise ValueError(
+                f'routing_weights must be floating point, got routing_weights.dtype={routing_weights.dtype}')
 
     def extra_repr(self) -> str:
         text = (f'{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, '

@@ -46,7 +46,7 @@ def mix_expert_kernels(routing_weights: Tensor, weight: Tensor, workspace_slot: 
 
 
 def mix_expert_biases(routing_weights: Tensor, bias: Optional[Tensor]) -> Optional[Tensor]:
-    """Per-example biases ``(B, out)`` from ``routing_weights (B, E)`` and ``bias (E, out)`` (``None`` passes through)."""
+    """Per-example biases ``(B, out)`` from ``routing_weights (B, E)`` and ``bias (E, out)``; ``None`` stays None."""
     if bias is None:
         return None
     return torch.mm(routing_weights, bias)

@@ -35,7 +35,8 @@ class ConvGeometry(NamedTuple):
     groups: int
 
 
-def _output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
+def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation: int) -> int:
+    """Output length of a convolution along one spatial axis."""
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
@@ -148,8 +149,8 @@ def conv_unfold_bmm(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Op
     batch, channels, height, width = x.shape
     _, out_channels, in_per_group, kernel_h, kernel_w = weight.shape
     groups = geometry.groups
-    out_h = _output_size(height, kernel_h, geometry.stride[0], geometry.padding[0], geometry.dilation[0])
-    out_w = _output_size(width, kernel_w, geometry.stride[1], geometry.padding[1], geometry.dilation[1])
+    out_h = conv_output_size(height, kernel_h, geometry.stride[0], geometry.padding[0], geometry.dilation[0])
+    out_w = conv_output_size(width, kernel_w, geometry.stride[1], geometry.padding[1], geometry.dilation[1])
     cols = F.unfold(x, (kernel_h, kernel_w), geometry.dilation, geometry.padding, geometry.stride)
     cols = cols.view(batch * groups, in_per_group * kernel_h * kernel_w, out_h * out_w)
     if workspaces_usable(x.device) and weight.is_contiguous():

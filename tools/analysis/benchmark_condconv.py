@@ -176,7 +176,7 @@ def main() -> None:
                             fns[name] = make_forward(layer, xg, layer_routing, plain)
                     times = time_round_robin(fns, args.repeats, args.warmup, device)
                     chosen = select_strategy(batch, (case.kernel_size, ) * 2, case.groups, case.in_channels,
-                                             case.out_channels, device.type, backward)
+                                             case.out_channels, device.type, backward, False, case.size**2)
                     auto_ratio = times['auto'] / times['static']
                     grouped_ratio = times['grouped'] / times['auto']
                     ratios.setdefault((case.family, experts, batch, mode, 'auto/static'), []).append(auto_ratio)
