@@ -1,0 +1,13 @@
+"""Reliability: dataset/checkpoint validation with clear messages, CPU distributed training, rank checks."""
+from .annotation_checks import (CheckReport, DatasetCheckError, check_coco_annotations, check_coco_file,
+                                load_coco_json)
+from .checked_coco_dataset import CheckedCocoDataset, ImageLoadError
+from .checkpoint_checks import (CheckpointCheckError, CheckpointCompatibilityHook, check_checkpoint_matches,
+                                load_checkpoint_file)
+from .distributed import CPUDDPRunner, RankStateDumpHook
+
+__all__ = [
+    'CheckReport', 'DatasetCheckError', 'check_coco_annotations', 'check_coco_file', 'load_coco_json',
+    'CheckedCocoDataset', 'ImageLoadError', 'CheckpointCheckError', 'CheckpointCompatibilityHook',
+    'check_checkpoint_matches', 'load_checkpoint_file', 'CPUDDPRunner', 'RankStateDumpHook'
+]
