@@ -50,7 +50,8 @@ def borrow_workspace(slot: str, shape: Sequence[int], dtype: torch.dtype, device
     key = (slot, torch.device(device), dtype)
     buffer = buffers.get(key)
     if buffer is None or buffer.numel() < numel:
-        buffer = torch.empty(numel, dtype=dtype, device=device)
+        with torch.inference_mode(False):  # a normal tensor: writable in and out of inference mode
+            buffer = torch.empty(numel, dtype=dtype, device=device)
         buffers[key] = buffer
     return buffer[:numel].view(tuple(shape))
 

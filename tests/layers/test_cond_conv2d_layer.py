@@ -208,3 +208,19 @@ def test_onnx_export_with_dynamic_batch(kernel_size):
             expected = layer(x).numpy()
         actual = session.run(None, {'x': x.numpy()})[0]
         assert abs(actual - expected).max() < 1e-5
+
+
+@pytest.mark.parametrize('kernel_size, groups', [(1, 1), (3, 1), (3, 4)])
+def test_inference_mode_then_no_grad_then_training(kernel_size, groups):
+    # Reused CPU kernel buffers must not become inference tensors (later in-place writes would fail).
+    from condconv_det.layers.workspace import release_workspaces
+    release_workspaces()
+    layer = CondConv2d(4, 8, kernel_size, padding=kernel_size // 2, groups=groups, num_experts=3)
+    x = torch.randn(2, 4, 5, 5)
+    with torch.inference_mode():
+        expected = layer(x)
+    with torch.no_grad():
+        torch.testing.assert_close(layer(x), expected)
+    out = layer(x.requires_grad_())
+    torch.testing.assert_close(out, expected)
+    out.sum().backward()
