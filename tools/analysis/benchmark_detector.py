@@ -1,0 +1,309 @@
+"""Compare two detectors (e.g. static vs CondConv) in one run: batch-1 inference latency, batch-N training-step time,
+peak memory, MADDs and parameters; medians of repeated runs, ratios B/A printed last.
+
+    python tools/analysis/benchmark_detector.py CONFIG_A CONFIG_B [--device cpu|cuda] [--repeats 20] \
+        [--shape 320 320] [--train-batch 8] [--threads 2]
+
+* Latency: eval mode, ``torch.no_grad``, ``model(inputs, mode='tensor')`` (backbone, neck and head; no box decoding
+  or NMS) on one preprocessed image.
+* Training step: ``model.train_step`` (data preprocessing, forward, losses, backward, SGD step) on ``--train-batch``
+  synthetic images with 3 synthetic boxes each.
+* A and B are timed round-robin in one process (A, B, A, B, ...) after warm-up, so load changes on a shared machine
+  hit both alike.
+* Peak memory: each model and measurement runs once more in a fresh subprocess (CPU: peak RSS, ``VmHWM`` of
+  /proc/self/status, which sees torch's allocations; CUDA: ``torch.cuda.max_memory_allocated``). On CPU the process peak includes the ~0.5 GB
+  of imported libraries; "above baseline" subtracts the RSS measured after the imports, before the model is built.
+* MADDs (one multiply-add = one MADD, BN folded, per image at ``--shape``) and parameters:
+  ``condconv_det.analysis.get_madds`` (mmengine's flop counter + CondConv routing/mixing handles).
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import torch
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO_ROOT))
+
+NUM_BOXES = 3
+NUM_LABELS = 3  # synthetic labels are drawn below this: valid for any config's num_classes >= 3
+FALLBACK_SHAPE = (320, 320)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument('config_a', help='baseline config (A)')
+    parser.add_argument('config_b', help='compared config (B); ratios are B/A')
+    parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
+    parser.add_argument('--repeats', type=int, default=20, help='timed runs per model and measurement (median)')
+    parser.add_argument('--train-repeats', type=int, default=None, help='timed training steps (default: --repeats)')
+    parser.add_argument('--warmup', type=int, default=3)
+    parser.add_argument('--shape', type=int, nargs=2, metavar=('H', 'W'), default=None,
+                        help="input size (default: the test pipeline's fixed Resize, else 320 320)")
+    parser.add_argument('--train-batch', type=int, default=8)
+    parser.add_argument('--threads', type=int, default=None, help='torch.set_num_threads (CPU)')
+    parser.add_argument('--no-memory', action='store_true', help='skip the peak-memory subprocesses')
+    parser.add_argument('--memory-worker', choices=['train', 'infer'], default=None, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+# ----------------------------------------------------------------------------------------------- model and data
+def without_pretrained(node: Any) -> Any:
+    """A copy of a config node with ``init_cfg`` of type ``Pretrained`` removed: weights do not change the timings,
+    and the benchmark must not need a download."""
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == 'init_cfg':
+                if isinstance(value, dict) and value.get('type') == 'Pretrained':
+                    value = None
+                elif isinstance(value, (list, tuple)):
+                    value = [v for v in value if not (isinstance(v, dict) and v.get('type') == 'Pretrained')] or None
+            out[key] = without_pretrained(value)
+        return out
+    if isinstance(node, (list, tuple)):
+        return type(node)(without_pretrained(v) for v in node)
+    return node
+
+
+def load_config(path: str):
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    cfg = Config.fromfile(path)  # imports custom_imports (condconv_det)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    return cfg
+
+
+def config_input_shape(cfg) -> Tuple[int, int]:
+    """(H, W) of the test pipeline's fixed-size Resize, else ``FALLBACK_SHAPE``."""
+    dataset = cfg.test_dataloader.dataset
+    while 'pipeline' not in dataset and 'dataset' in dataset:
+        dataset = dataset.dataset
+    for step in dataset.get('pipeline', []):
+        if step['type'] == 'Resize' and not step.get('keep_ratio', False) and 'scale' in step:
+            width, height = step['scale']
+            return int(height), int(width)
+    return FALLBACK_SHAPE
+
+
+def build_detector(cfg, device: torch.device) -> torch.nn.Module:
+    from mmdet.registry import MODELS
+    from mmengine.config import ConfigDict
+    torch.manual_seed(0)
+    model = MODELS.build(ConfigDict(without_pretrained(cfg.model.to_dict())))
+    model.init_weights()
+    return model.to(device)
+
+
+def synthetic_batch(batch_size: int, shape: Tuple[int, int]) -> Dict[str, list]:
+    """Random uint8 images with ``NUM_BOXES`` random boxes each (fixed seed: the same batch for A and B)."""
+    from mmdet.testing import demo_mm_inputs
+    return demo_mm_inputs(
+        batch_size=batch_size, image_shapes=(3, *shape), num_items=[NUM_BOXES] * batch_size, num_classes=NUM_LABELS)
+
+
+def sgd_optim_wrapper(model: torch.nn.Module):
+    from mmengine.optim import OptimWrapper
+    return OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9, weight_decay=4e-5))
+
+
+def inference_fn(model: torch.nn.Module, shape: Tuple[int, int], device: torch.device) -> Callable[[], None]:
+    """Batch-1 ``mode='tensor'`` forward on one preprocessed image."""
+    model.eval()
+    data = model.data_preprocessor(synthetic_batch(1, shape), training=False)
+    inputs = data['inputs'].to(device)
+
+    def run() -> None:
+        with torch.no_grad():
+            model(inputs, mode='tensor')
+
+    return run
+
+
+def train_step_fn(model: torch.nn.Module, batch_size: int, shape: Tuple[int, int]) -> Callable[[], None]:
+    """One ``model.train_step`` (preprocess, forward, loss, backward, SGD step) on a fixed synthetic batch."""
+    model.train()
+    data = synthetic_batch(batch_size, shape)
+    optim_wrapper = sgd_optim_wrapper(model)
+
+    def run() -> None:
+        log_vars = model.train_step(data, optim_wrapper)
+        if not torch.isfinite(log_vars['loss']):
+            raise FloatingPointError(f'non-finite loss in the benchmark training step: {log_vars}')
+
+    return run
+
+
+# ------------------------------------------------------------------------------------------------------ timing
+def synchronize(device: torch.device) -> None:
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+
+
+def time_round_robin(fns: Dict[str, Callable[[], None]], repeats: int, warmup: int,
+                     device: torch.device) -> Dict[str, List[float]]:
+    """Milliseconds of each function over ``repeats`` interleaved rounds, after ``warmup`` rounds."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+            synchronize(device)
+    samples: Dict[str, List[float]] = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            synchronize(device)
+            start = time.perf_counter()
+            fn()
+            synchronize(device)
+            samples[name].append((time.perf_counter() - start) * 1e3)
+    return samples
+
+
+# ------------------------------------------------------------------------------------------------------ memory
+def _proc_status_mb(field: str) -> float:
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1]) / 1024  # kB
+    raise KeyError(field)
+
+
+def current_rss_mb() -> float:
+    return _proc_status_mb('VmRSS')
+
+
+def peak_rss_mb() -> float:
+    """This process's peak RSS (``VmHWM``). Not ``getrusage``'s ``ru_maxrss``: Linux carries the parent's RSS at
+    ``fork`` over ``exec`` into it, so a subprocess of a big parent reports the parent's size."""
+    return _proc_status_mb('VmHWM')
+
+
+def memory_worker(args: argparse.Namespace) -> None:
+    """Runs in a fresh process: build one model, run ``--warmup`` steps of one measurement, print peak memory."""
+    device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    cfg = load_config(args.config_a)
+    import mmdet.testing  # noqa: F401  (imported before the baseline)
+    shape = tuple(args.shape)
+    baseline = current_rss_mb()
+    model = build_detector(cfg, device)
+    if args.memory_worker == 'train':
+        fn = train_step_fn(model, args.train_batch, shape)
+    else:
+        fn = inference_fn(model, shape, device)
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+    for _ in range(max(args.warmup, 2)):
+        fn()
+    result = dict(peak_rss_mb=peak_rss_mb(), baseline_rss_mb=baseline)
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
+        result['cuda_peak_mb'] = torch.cuda.max_memory_allocated(device) / 2**20
+    print('MEMORY_RESULT ' + json.dumps(result))
+
+
+def measure_memory(config: str, mode: str, args: argparse.Namespace, shape: Tuple[int, int]) -> Dict[str, float]:
+    cmd = [sys.executable, str(Path(__file__).resolve()), config, config, '--memory-worker', mode, '--device',
+           args.device, '--shape', str(shape[0]), str(shape[1]), '--train-batch', str(args.train_batch),
+           '--warmup', str(args.warmup)]
+    if args.threads:
+        cmd += ['--threads', str(args.threads)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=os.getcwd())
+    for line in proc.stdout.splitlines():
+        if line.startswith('MEMORY_RESULT '):
+            return json.loads(line[len('MEMORY_RESULT '):])
+    raise RuntimeError(f'memory worker failed ({proc.returncode}) for {config} {mode}:\n{proc.stderr[-3000:]}')
+
+
+# ------------------------------------------------------------------------------------------------------ report
+def median(values: List[float]) -> float:
+    return statistics.median(values)
+
+
+def complexity(model: torch.nn.Module, shape: Tuple[int, int]) -> Dict[str, float]:
+    from condconv_det.analysis import get_madds
+    model.eval()
+    result = get_madds(model, input_shape=(3, *shape))
+    return dict(madds=result['madds'], params=result['params'])
+
+
+def main() -> None:
+    args = parse_args()
+    if args.memory_worker:
+        memory_worker(args)
+        return
+    device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    configs = dict(A=args.config_a, B=args.config_b)
+    cfgs = {name: load_config(path) for name, path in configs.items()}
+    shape = tuple(args.shape) if args.shape else config_input_shape(cfgs['A'])
+    models = {name: build_detector(cfg, device) for name, cfg in cfgs.items()}
+
+    print(f'device={args.device} threads={torch.get_num_threads()} shape={shape[0]}x{shape[1]} '
+          f'train_batch={args.train_batch} repeats={args.repeats} warmup={args.warmup} torch={torch.__version__}')
+    for name, path in configs.items():
+        print(f'{name}: {path}')
+
+    stats: Dict[str, Dict[str, float]] = {name: {} for name in configs}
+    for name, model in models.items():
+        stats[name].update(complexity(model, shape))
+
+    latency = time_round_robin({name: inference_fn(m, shape, device) for name, m in models.items()},
+                               args.repeats, args.warmup, device)
+    train = time_round_robin({name: train_step_fn(m, args.train_batch, shape) for name, m in models.items()},
+                             args.train_repeats or args.repeats, args.warmup, device)
+    for name in configs:
+        stats[name]['latency_ms'] = median(latency[name])
+        stats[name]['latency_min_ms'] = min(latency[name])
+        stats[name]['train_ms'] = median(train[name])
+        stats[name]['train_min_ms'] = min(train[name])
+    del models
+
+    if not args.no_memory:
+        for name, path in configs.items():
+            for mode in ('infer', 'train'):
+                mem = measure_memory(path, mode, args, shape)
+                if device.type == 'cuda':
+                    stats[name][f'{mode}_peak_mb'] = mem['cuda_peak_mb']
+                else:
+                    stats[name][f'{mode}_peak_mb'] = mem['peak_rss_mb']
+                    stats[name][f'{mode}_above_baseline_mb'] = mem['peak_rss_mb'] - mem['baseline_rss_mb']
+
+    mem_kind = 'CUDA max allocated' if device.type == 'cuda' else 'process peak RSS'
+    rows = [
+        ('MADDs per image (G)', 'madds', 1e-9),
+        ('params (M)', 'params', 1e-6),
+        ('batch-1 latency, median (ms)', 'latency_ms', 1.),
+        ('batch-1 latency, min (ms)', 'latency_min_ms', 1.),
+        (f'batch-{args.train_batch} train step, median (ms)', 'train_ms', 1.),
+        (f'batch-{args.train_batch} train step, min (ms)', 'train_min_ms', 1.),
+        (f'peak inference memory, {mem_kind} (MB)', 'infer_peak_mb', 1.),
+        (f'peak training memory, {mem_kind} (MB)', 'train_peak_mb', 1.),
+        ('peak inference memory above imports (MB)', 'infer_above_baseline_mb', 1.),
+        ('peak training memory above imports (MB)', 'train_above_baseline_mb', 1.),
+    ]
+    rows = [row for row in rows if row[1] in stats['A']]
+    width = max(len(row[0]) for row in rows)
+    print(f'\n{"":{width}}  {"A":>12}  {"B":>12}')
+    for label, key, scale in rows:
+        print(f'{label:{width}}  {stats["A"][key] * scale:12.3f}  {stats["B"][key] * scale:12.3f}')
+
+    print('\nratios B/A')
+    targets = dict(latency_ms=1.10, train_ms=1.35, train_peak_mb=1.3, train_above_baseline_mb=1.3)
+    for label, key, _ in rows:
+        ratio = stats['B'][key] / stats['A'][key]
+        target = f'   (target <= {targets[key]:.2f}: {"met" if ratio <= targets[key] else "NOT met"})' \
+            if key in targets else ''
+        print(f'{label:{width}}  {ratio:8.3f}{target}')
+
+
+if __name__ == '__main__':
+    main()
