@@ -21,12 +21,14 @@ SKIP_REASONS = {
     'box_nonpositive_area': "boxes whose 'area' is <= 0",
     'box_category_not_in_classes': 'boxes of a category not in the config\'s metainfo.classes',
     'box_ignore_flag': "boxes marked 'ignore'",
-    'image_without_boxes': 'training images without any valid box (dropped by filter_cfg.filter_empty_gt)',
+    'image_without_boxes': 'training images without any annotation of the classes (dropped when '
+                           'filter_cfg.filter_empty_gt=True, as in the configs)',
 }
 NOTE_REASONS = {
     'box_partly_outside': 'boxes partly outside their image (kept; Resize clips them to the image)',
     'image_not_rgb': 'grayscale/RGBA/palette images (LoadImageFromFile converts them to 3-channel BGR)',
     'box_crowd': 'crowd boxes (iscrowd=1: used as ignore regions, not as targets)',
+    'image_only_invalid_boxes': 'training images whose boxes were all skipped (kept, trained as background only)',
 }
 
 
@@ -175,7 +177,7 @@ def _check_boxes(data: dict, report: CheckReport, images: Dict[Any, dict], cat_n
                  classes: Optional[Sequence[str]], test_mode: bool) -> None:
     unknown_image, unknown_cat, bad_bbox, no_area, dup_ids = [], [], [], [], []
     wanted = None if classes is None else set(classes)
-    with_valid_box = set()
+    with_valid_box, with_any_box = set(), set()
     seen_ids = set()
     for ann in data['annotations']:
         if not isinstance(ann, dict):
@@ -199,6 +201,8 @@ def _check_boxes(data: dict, report: CheckReport, images: Dict[Any, dict], cat_n
         if not _is_number(ann.get('area')):
             no_area.append(ann_id)
             continue
+        if wanted is None or cat_names[ann['category_id']] in wanted:
+            with_any_box.add(ann['image_id'])  # mmdet's filter_empty_gt looks at this, not at box validity
         where = f'ann {ann_id} in {img["file_name"]}: bbox {bbox}'
         x, y, w, h = bbox
         inter_w = max(0, min(x + w, img['width']) - max(x, 0))
@@ -238,8 +242,10 @@ def _check_boxes(data: dict, report: CheckReport, images: Dict[Any, dict], cat_n
         report.error(f'duplicate annotation ids {_examples(dup_ids)}. Fix: give every annotation a unique id.')
     if not test_mode:
         for img_id, img in images.items():
-            if img_id not in with_valid_box:
+            if img_id not in with_any_box:
                 report.skip('image_without_boxes', f'{img["file_name"]} (id {img_id})')
+            elif img_id not in with_valid_box:
+                report.note('image_only_invalid_boxes', f'{img["file_name"]} (id {img_id})')
         if images and not with_valid_box and not report.errors:
             report.error('no training image has a valid box, so the training set would be empty. Fix: check '
                          '"annotations" (is it empty?) and the boxes reported as skipped above.')

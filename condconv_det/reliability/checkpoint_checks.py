@@ -7,7 +7,6 @@ logs a warning and training/testing goes on from random weights. :func:`check_ch
 import os.path as osp
 import pickle
 import re
-import zipfile
 from typing import Any, Dict, List, Sequence, Tuple, Union
 
 import torch
@@ -43,7 +42,7 @@ def load_checkpoint_file(path: str) -> Dict[str, Any]:
                 'plain state_dict.') from None
         raise CheckpointCheckError(f'{path} is not a PyTorch checkpoint ({error}). Fix: pass the .pth written by '
                                    'CheckpointHook (or torch.save).') from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, ValueError, OSError) as error:
+    except Exception as error:  # torch raises RuntimeError, EOFError, KeyError, ... for non-checkpoints
         raise CheckpointCheckError(f'{path} is not a PyTorch checkpoint or is truncated ({type(error).__name__}: '
                                    f'{str(error).splitlines()[0] if str(error) else ""}). Fix: pass the .pth written '
                                    'by CheckpointHook; re-download or re-copy it if it is cut short.') from None

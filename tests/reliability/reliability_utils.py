@@ -11,12 +11,12 @@ CONDCONV_DEMO = ROOT / 'configs/ssdlite/ssdlite_condconv-mobilenetv2-8e_1xb16-30
 SUBPROCESS_ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'PYTHONUNBUFFERED': '1'}
 
 # The CondConv demo model (full width, 2 experts instead of 8 to keep checkpoints small) on 8 images of
-# 160x160, batch 2, no validation, a checkpoint per epoch. NumClassCheckHook is left out: it trips on the CondConv backbone's `num_classes=0` attribute (see
-# test_bad_inputs.test_num_class_check_hook_accepts_condconv_backbone).
+# 160x160, batch 2, no validation, a checkpoint per epoch; the training set is the validating CheckedCocoDataset.
 TINY_RUN = """
 _base_ = {base!r}
 custom_imports = dict(imports=['condconv_det', 'condconv_det.reliability'], allow_failed_imports=False)
-custom_hooks = [dict(type='CheckInvalidLossHook', interval=1, priority='VERY_LOW'){extra_hooks}]
+custom_hooks = [dict(type='NumClassCheckHook'), dict(type='CheckInvalidLossHook', interval=1, priority='VERY_LOW')
+                {extra_hooks}]
 val_cfg = None
 val_dataloader = None
 val_evaluator = None
@@ -24,7 +24,8 @@ test_cfg = None
 test_dataloader = None
 test_evaluator = None
 default_hooks = dict(checkpoint=dict(interval=1, save_best=None, max_keep_ckpts=-1), logger=dict(interval=1))
-train_dataloader = dict(batch_size=2, num_workers={workers}, persistent_workers=False)
+train_dataloader = dict(batch_size=2, num_workers={workers}, persistent_workers=False,
+                        dataset=dict(type='CheckedCocoDataset'))
 train_cfg = dict(max_epochs={epochs})
 randomness = dict(seed=0, deterministic=True)
 model = dict(backbone=dict(num_experts={experts}), bbox_head=dict(num_experts={experts}))
