@@ -27,6 +27,28 @@ def _mixed_kernels(x: Tensor, routing_weights: Tensor, weight: Tensor) -> Tensor
     return mix_expert_kernels(routing_weights, weight, slot)
 
 
+def _per_example_matmul(x_mat: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor], groups: int,
+                        rows_layout: bool) -> Tensor:
+    """``K_b @ x_b + bias_b`` for ``x_mat`` = ``cols (B*g, K, L)`` or ``rows (B, L, K)`` (see
+    ``PerExampleMatmulFunction``): plain ops with the kernels in the reused buffer when autograd records nothing, the
+    fused memory-lean function when it does (CPU eager), plain autograd-recorded ops otherwise."""
+    slot = None
+    if kernels_fit_workspace(x_mat, routing_weights, weight):
+        slot = _KERNELS_SLOT
+    elif workspaces_usable(x_mat.device) and weight.is_contiguous():
+        return PerExampleMatmulFunction.apply(x_mat, routing_weights, weight, bias, groups, rows_layout)
+    batch, out_channels = routing_weights.shape[0], weight.shape[1]
+    kernels = mix_expert_kernels(routing_weights, weight, slot).reshape(batch * groups, out_channels // groups, -1)
+    biases = mix_expert_biases(routing_weights, bias)
+    if rows_layout:
+        if biases is None:
+            return torch.bmm(x_mat, kernels.transpose(1, 2))
+        return torch.baddbmm(biases.unsqueeze(1), x_mat, kernels.transpose(1, 2))
+    if biases is None:
+        return torch.bmm(kernels, x_mat)
+    return torch.baddbmm(biases.view(batch * groups, out_channels // groups, 1), kernels, x_mat)
+
+
 class ConvGeometry(NamedTuple):
     """The convolution hyper-parameters a strategy needs, in ``F.conv2d`` order."""
     stride: Tuple[int, int]
@@ -77,22 +99,7 @@ def conv_bmm_1x1(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optio
         x_mat = x.permute(0, 2, 3, 1).reshape(batch, height * width, channels)
     else:
         x_mat = x.reshape(batch * groups, channels // groups, height * width)
-    if workspaces_usable(x.device) and weight.is_contiguous():
-        # CPU eager: kernels in a reused buffer, recomputed in backward (``per_example_matmul_function``).
-        y = PerExampleMatmulFunction.apply(x_mat, routing_weights, weight, bias, groups, rows_layout)
-    else:
-        kernels = mix_expert_kernels(routing_weights, weight).reshape(
-            batch * groups, out_channels // groups, channels // groups)
-        biases = mix_expert_biases(routing_weights, bias)
-        if rows_layout:
-            if biases is None:
-                y = torch.bmm(x_mat, kernels.transpose(1, 2))
-            else:
-                y = torch.baddbmm(biases.unsqueeze(1), x_mat, kernels.transpose(1, 2))
-        elif biases is None:
-            y = torch.bmm(kernels, x_mat)
-        else:
-            y = torch.baddbmm(biases.view(batch * groups, out_channels // groups, 1), kernels, x_mat)
+    y = _per_example_matmul(x_mat, routing_weights, weight, bias, groups, rows_layout)
     if rows_layout:
         return y.view(batch, height, width, out_channels).permute(0, 3, 1, 2)
     return y.view(batch, out_channels, height, width)
@@ -153,17 +160,7 @@ def conv_unfold_bmm(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Op
     out_w = conv_output_size(width, kernel_w, geometry.stride[1], geometry.padding[1], geometry.dilation[1])
     cols = F.unfold(x, (kernel_h, kernel_w), geometry.dilation, geometry.padding, geometry.stride)
     cols = cols.view(batch * groups, in_per_group * kernel_h * kernel_w, out_h * out_w)
-    if workspaces_usable(x.device) and weight.is_contiguous():
-        # CPU eager: kernels in a reused buffer, recomputed in backward (``per_example_matmul_function``).
-        y = PerExampleMatmulFunction.apply(cols, routing_weights, weight, bias, groups, False)
-        return y.view(batch, out_channels, out_h, out_w)
-    kernels = mix_expert_kernels(routing_weights, weight).reshape(
-        batch * groups, out_channels // groups, in_per_group * kernel_h * kernel_w)
-    biases = mix_expert_biases(routing_weights, bias)
-    if biases is None:
-        y = torch.bmm(kernels, cols)
-    else:
-        y = torch.baddbmm(biases.view(batch * groups, out_channels // groups, 1), kernels, cols)
+    y = _per_example_matmul(cols, routing_weights, weight, bias, groups, False)
     return y.view(batch, out_channels, out_h, out_w)
 
 

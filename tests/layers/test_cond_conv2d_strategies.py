@@ -57,7 +57,7 @@ def _make_input(case: dict, generator: torch.Generator) -> torch.Tensor:
     return x.requires_grad_()
 
 
-@settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(case=cond_conv_cases())
 def test_every_strategy_matches_reference_outputs_and_grads(case):
     generator = torch.Generator().manual_seed(0)
