@@ -8,15 +8,19 @@ held. :class:`RoutingStatistics` folds each batch into fixed-size per-layer accu
 histograms, moments), so memory is ``O(layers × classes × experts)`` whatever the number of images.
 
 Class specificity of a layer is the fraction of routing variance explained by class (the correlation ratio,
-``eta² = SS_between / SS_total`` summed over experts), over (image, class) samples: an image contributes its routing
-vector once to every class among its ground-truth boxes (``assign='presence'``), or once per box
-(``assign='boxes'``). ``epsilon²`` is the same with the small-sample bias removed
-(``(SS_between - (k - 1) · SS_within / (n - k)) / SS_total``), ~0 for routing unrelated to class.
+``eta² = SS_between / SS_total`` summed over experts), over (image, class) samples. Routing is one vector per image
+(global average pooling over the whole feature map), so each image needs a class: by default (``assign='area'``) the
+class of its ground-truth boxes that covers the largest total box area (ties: more boxes, then the lower class index)
+— one label per image, a plain one-way analysis of variance. ``assign='presence'`` credits the vector once to every
+class among the image's boxes and ``assign='boxes'`` once per box; in cluttered multi-class images (most demo and BCCD
+images hold 2–3 classes) these make the class means alike by construction and understate specificity.
+``epsilon²`` is eta² with the small-sample bias removed (``(SS_between - (k - 1) · SS_within / (n - k)) /
+SS_total``), ~0 for routing unrelated to class.
 """
 import math
 import re
 from collections import OrderedDict
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -26,7 +30,7 @@ from condconv_det.layers.pooled_routing import PooledLinearRouting
 
 NEAR_ZERO = 0.1  # routing weights below this count as "expert off"
 NEAR_ONE = 0.9  # and above this as "expert on"
-ASSIGN_MODES = ('presence', 'boxes')
+ASSIGN_MODES = ('area', 'presence', 'boxes')
 _ROUTING_NAME = re.compile(r'(^|\.)(routing|level_routings\.\d+)$')
 
 
@@ -291,7 +295,7 @@ class RoutingStatistics:
         elif batch is not None:
             self.images += batch
 
-    def summary(self, assign: str = 'presence') -> Dict[str, Any]:
+    def summary(self, assign: str = 'area') -> Dict[str, Any]:
         """JSON-ready numbers: per layer (depth order) and the dataset-level counts."""
         layers = []
         for depth, (name, stats) in enumerate(self.layers.items()):
@@ -342,9 +346,10 @@ def _spearman(x: Sequence[float], y: Sequence[float]) -> Optional[float]:
     return None if denominator == 0 else float((rx * ry).sum()) / denominator
 
 
-def class_weights_of(data_samples: Sequence[Any], num_classes: int, assign: str = 'presence') -> Tensor:
-    """``(B, C)`` weights of each image for each class from its ground-truth boxes (``gt_instances.labels``):
-    1 per class present (``'presence'``) or the number of boxes of the class (``'boxes'``)."""
+def class_weights_of(data_samples: Sequence[Any], num_classes: int, assign: str = 'area') -> Tensor:
+    """``(B, C)`` weights of each image for each class from its ground-truth boxes (``gt_instances.labels`` and
+    ``.bboxes``): 1 for the class with the largest total box area (``'area'``), 1 per class present
+    (``'presence'``) or the number of boxes of the class (``'boxes'``). Rows of zeros for images without boxes."""
     if assign not in ASSIGN_MODES:
         raise ValueError(f'assign must be one of {ASSIGN_MODES}, got assign={assign!r}')
     weights = torch.zeros(len(data_samples), num_classes, dtype=torch.float64)
@@ -353,9 +358,29 @@ def class_weights_of(data_samples: Sequence[Any], num_classes: int, assign: str 
         labels = getattr(gt, 'labels', None) if gt is not None else None
         if labels is None or len(labels) == 0:
             continue
-        counts = torch.bincount(torch.as_tensor(labels).long().cpu().flatten(), minlength=num_classes)[:num_classes]
-        weights[row] = counts.double() if assign == 'boxes' else (counts > 0).double()
+        labels = torch.as_tensor(labels).long().cpu().flatten()
+        counts = torch.bincount(labels, minlength=num_classes)[:num_classes].double()
+        if assign == 'boxes':
+            weights[row] = counts
+        elif assign == 'presence':
+            weights[row] = (counts > 0).double()
+        else:
+            weights[row, dominant_class(labels, box_areas(gt.bboxes), counts)] = 1.0
     return weights
+
+
+def box_areas(bboxes: Any) -> Tensor:
+    """Areas of ``(N, 4)`` ``x1, y1, x2, y2`` boxes (a tensor or mmdet's ``HorizontalBoxes``)."""
+    boxes = torch.as_tensor(bboxes.tensor if hasattr(bboxes, 'tensor') else bboxes).double().cpu().reshape(-1, 4)
+    return (boxes[:, 2] - boxes[:, 0]).clamp_min(0) * (boxes[:, 3] - boxes[:, 1]).clamp_min(0)
+
+
+def dominant_class(labels: Tensor, areas: Tensor, counts: Tensor) -> int:
+    """The class with the largest total box area; ties: more boxes, then the lower index."""
+    class_area = torch.zeros_like(counts).index_add_(0, labels, areas)
+    tied = class_area >= class_area.max() * (1 - 1e-9)
+    scores = torch.where(tied, counts, torch.full_like(counts, -1.0))
+    return int(scores.argmax())
 
 
 def run_model_tensor_mode(model: nn.Module, data_batch: Any) -> Any:
@@ -370,7 +395,7 @@ def run_model_tensor_mode(model: nn.Module, data_batch: Any) -> Any:
 
 
 def collect_routing_statistics(model: nn.Module, batches: Iterable[Any], class_names: Sequence[str],
-                               max_images: Optional[int] = None, assign: str = 'presence', num_bins: int = 20,
+                               max_images: Optional[int] = None, assign: str = 'area', num_bins: int = 20,
                                progress: Optional[Callable[[int], None]] = None) -> RoutingStatistics:
     """Run ``model`` (an mmengine model: ``data_preprocessor`` + ``forward(..., mode='tensor')``) over ``batches``
     (a dataloader) and fold every routing vector into :class:`RoutingStatistics`, ``progress(num_images)`` after
@@ -410,7 +435,8 @@ def write_numbers(summary: Dict[str, Any], out_dir: str) -> Dict[str, str]:
     import json
     import os
     os.makedirs(out_dir, exist_ok=True)
-    paths = dict(json=os.path.join(out_dir, 'routing_stats.json'), layers_csv=os.path.join(out_dir, 'routing_layers.csv'),
+    paths = dict(json=os.path.join(out_dir, 'routing_stats.json'),
+                 layers_csv=os.path.join(out_dir, 'routing_layers.csv'),
                  class_means_csv=os.path.join(out_dir, 'routing_class_means.csv'))
     with open(paths['json'], 'w') as file:
         json.dump(summary, file, indent=1)
@@ -473,6 +499,7 @@ def across_batch_std(routing: Tensor) -> Tensor:
 __all__ = [
     'RoutingRecorder', 'RoutingStatistics', 'LayerRoutingStats', 'find_routing_modules', 'is_routing_module',
     'short_layer_name', 'stage_of', 'normalized_entropy', 'class_weights_of', 'collect_routing_statistics',
-    'run_model_tensor_mode', 'write_numbers', 'stage_summaries', 'across_batch_std', 'specificity_depth_trend',
+    'run_model_tensor_mode', 'write_numbers', 'box_areas', 'dominant_class', 'stage_summaries', 'across_batch_std',
+    'specificity_depth_trend',
     'ASSIGN_MODES', 'NEAR_ZERO', 'NEAR_ONE'
 ]

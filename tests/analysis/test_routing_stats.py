@@ -18,8 +18,8 @@ from mmengine.structures import InstanceData
 
 from condconv_det.analysis.routing_plots import FIGURE_NAMES
 from condconv_det.analysis.routing_stats import (LayerRoutingStats, RoutingRecorder, RoutingStatistics,
-                                                 collect_routing_statistics, find_routing_modules, short_layer_name,
-                                                 stage_of)
+                                                 class_weights_of, collect_routing_statistics, find_routing_modules,
+                                                 short_layer_name, stage_of)
 from condconv_det.layers import CondConv2d, SigmoidRouting
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,8 +48,8 @@ class SyntheticRoutedModel(BaseModel):
 
 
 def synthetic_batches(class_dependent_images: bool, num_batches: int = 12, batch_size: int = 8, seed: int = 0):
-    """Images ``(3, 8, 8)``: with ``class_dependent_images`` the channel of the image's (first) class is bright,
-    otherwise the images are noise unrelated to the labels. One or two GT classes per image."""
+    """Images ``(3, 8, 8)``: with ``class_dependent_images`` the channel of the image's first (and largest) GT box's
+    class is bright, otherwise the images are noise unrelated to the labels. One or two GT boxes per image."""
     generator = torch.Generator().manual_seed(seed)
     for _ in range(num_batches):
         inputs, samples = [], []
@@ -60,7 +60,9 @@ def synthetic_batches(class_dependent_images: bool, num_batches: int = 12, batch
             if class_dependent_images:
                 image[labels[0]] += 1.0
             sample = DetDataSample()
-            sample.gt_instances = InstanceData(labels=labels, bboxes=torch.zeros(len(labels), 4))
+            bboxes = torch.tensor([[0., 0., 4., 4.]]).repeat(len(labels), 1)
+            bboxes[0, 2:] = 6.0  # the bright class also covers the largest area (assign='area')
+            sample.gt_instances = InstanceData(labels=labels, bboxes=bboxes)
             inputs.append(image)
             samples.append(sample)
         yield dict(inputs=inputs, data_samples=samples)
@@ -168,3 +170,16 @@ def test_routing_analysis_tool_writes_every_figure_and_the_numbers(tiny_demo, mo
     assert summary['layers'][0]['class_samples'] == numbers['layers'][0]['class_samples']
     rows = (out_dir / 'routing_layers.csv').read_text().strip().splitlines()
     assert len(rows) == 1 + len(names)
+
+
+def test_class_assignment_modes():
+    sample = DetDataSample()
+    sample.gt_instances = InstanceData(labels=torch.tensor([0, 1, 1]),
+                                       bboxes=torch.tensor([[0., 0., 10., 10.], [0., 0., 3., 3.], [5., 5., 9., 9.]]))
+    empty = DetDataSample()
+    empty.gt_instances = InstanceData(labels=torch.zeros(0, dtype=torch.long), bboxes=torch.zeros(0, 4))
+    assert class_weights_of([sample, empty], 3, 'area').tolist() == [[1, 0, 0], [0, 0, 0]]
+    assert class_weights_of([sample], 3, 'presence').tolist() == [[1, 1, 0]]
+    assert class_weights_of([sample], 3, 'boxes').tolist() == [[1, 2, 0]]
+    sample.gt_instances.bboxes = torch.zeros(3, 4)  # equal (zero) areas: the class with more boxes
+    assert class_weights_of([sample], 3, 'area').tolist() == [[0, 1, 0]]

@@ -2,7 +2,7 @@
 """What the CondConv routing of a trained detector has learned, over a dataset split.
 
     python tools/analysis/routing_analysis.py CONFIG CHECKPOINT [--split val|test] [--out-dir DIR]
-        [--max-images N] [--device cpu|cuda] [--batch-size B] [--assign presence|boxes] [--bins 20]
+        [--max-images N] [--device cpu|cuda] [--batch-size B] [--assign area|presence|boxes] [--bins 20]
         [--cfg-options k=v ...]
 
 Runs the model (``forward(mode='tensor')``: backbone, neck and head, no post-processing) over the split's dataloader
@@ -16,14 +16,15 @@ of images). Writes to ``--out-dir``:
   ``routing_expert_usage.png``.
 
 Class assignment: routing is one vector per image (global average pooling over the whole feature map, for the
-backbone blocks and for each head level alike), so an image's vector is credited to every class among its
-ground-truth boxes, once per class (``--assign presence``, default) or once per box (``--assign boxes``); images
-without boxes count for the class-free statistics only. A per-box (RoI) assignment would only apply to a two-stage
-detector whose RoI head is CondConv; the plugin's CondConv heads route per image and level.
+backbone blocks and for each head level alike), so each image's vector goes to one class: the class of its
+ground-truth boxes covering the largest total area (``--assign area``, default; ties: more boxes). ``--assign
+presence`` credits it once to every class among the boxes, ``--assign boxes`` once per box; with cluttered
+multi-class images these make the class means alike by construction. Images without boxes count for the class-free
+statistics only. A per-box (RoI) assignment would only apply to a two-stage detector with a CondConv RoI head; the
+plugin's CondConv heads route per image and pyramid level.
 """
 import argparse
 import json
-import os
 import os.path as osp
 import sys
 import time
@@ -43,8 +44,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--device', default='cpu', help="'cpu', 'cuda' or 'cuda:N'")
     parser.add_argument('--batch-size', type=int, help="override the split's batch size")
     parser.add_argument('--num-workers', type=int, help="override the split's dataloader workers")
-    parser.add_argument('--assign', choices=('presence', 'boxes'), default='presence',
-                        help='credit an image to each GT class once (presence) or once per box (boxes)')
+    parser.add_argument('--assign', choices=('area', 'presence', 'boxes'), default='area',
+                        help='class of an image: its GT class of largest box area (area), every GT class once '
+                        '(presence) or once per box (boxes)')
     parser.add_argument('--bins', type=int, default=20, help='histogram bins over [0, 1]')
     parser.add_argument('--dpi', type=int, default=110, help='figure resolution')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='override config settings (k=v)')
@@ -134,12 +136,13 @@ def format_report(summary: Dict[str, Any]) -> str:
         bc = layer['bimodality_coefficient']
         lines.append(f"{layer['depth']:>5} {layer['label'][:32]:<32} {spec['eta_squared']:6.3f} "
                      f"{spec['epsilon_squared']:6.3f} {'  n/a' if bc is None else f'{bc:5.2f}'} "
-                     f"{layer['near_zero_fraction']:6.3f} {layer['near_one_fraction']:6.3f} {layer['mean_entropy']:7.3f}")
+                     f"{layer['near_zero_fraction']:6.3f} {layer['near_one_fraction']:6.3f} "
+                     f"{layer['mean_entropy']:7.3f}")
     for part, trend in summary['depth_trend'].items():
         if 'spearman_depth_epsilon_squared' in trend:
             rho = trend['spearman_depth_epsilon_squared']
-            lines.append(f"{part}: {trend['layers']} layers, eta² shallow half {trend['shallow_half_mean_eta_squared']:.3f}"
-                         f" vs deep half {trend['deep_half_mean_eta_squared']:.3f}; Spearman(depth, epsilon²) = "
+            lines.append(f"{part}: {trend['layers']} layers, eta² shallow half "
+                         f"{trend['shallow_half_mean_eta_squared']:.3f} vs deep half {trend['deep_half_mean_eta_squared']:.3f}; Spearman(depth, epsilon²) = "
                          f"{'n/a' if rho is None else f'{rho:.2f}'}")
     return '\n'.join(lines)
 
