@@ -77,6 +77,11 @@ def plot_class_specificity(summary: Dict[str, Any], path: str, dpi: int = 110) -
     if any(c is not None for c in chance):
         ax.plot(depth, [np.nan if c is None else c for c in chance], ':', color='tab:orange',
                 label='chance eta² (k-1)/(n-1)')
+    constant = [layer for layer in layers if layer.get('constant')]
+    if constant:
+        ax.scatter([layer['depth'] for layer in constant], [layer['specificity']['eta_squared'] for layer in constant],
+                   marker='x', c='k', s=40, zorder=3,
+                   label=f"~constant routing (std across images < {summary.get('constant_std', 1e-3):g})")
     for part, colour in _PART_COLOURS.items():
         if any(layer['name'].split('.')[0] == part for layer in layers):
             ax.scatter([], [], c=colour, s=18, label=part)
@@ -85,7 +90,7 @@ def plot_class_specificity(summary: Dict[str, Any], path: str, dpi: int = 110) -
     ax.set_ylabel('routing variance explained by class')
     ax.set_title(f"Class specificity of routing vs depth ({summary['images']} images, assign={summary['assign']})",
                  fontsize=9)
-    ax.legend(fontsize=6, loc='upper left')
+    ax.legend(fontsize=6, loc='upper left', bbox_to_anchor=(1.01, 1.0))
     ax.grid(alpha=0.3)
     return _save(fig, path, dpi)
 

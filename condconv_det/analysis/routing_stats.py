@@ -30,6 +30,7 @@ from condconv_det.layers.pooled_routing import PooledLinearRouting
 
 NEAR_ZERO = 0.1  # routing weights below this count as "expert off"
 NEAR_ONE = 0.9  # and above this as "expert on"
+CONSTANT_STD = 1e-3  # routing whose std across images (mean over experts) is below this is ~constant (static conv)
 ASSIGN_MODES = ('area', 'presence', 'boxes')
 _ROUTING_NAME = re.compile(r'(^|\.)(routing|level_routings\.\d+)$')
 
@@ -251,6 +252,7 @@ class LayerRoutingStats:
             mean=mean.tolist(),
             std=var.sqrt().tolist(),
             mean_std_across_images=float(var.sqrt().mean()),
+            constant=bool(var.sqrt().mean() < CONSTANT_STD),
             class_samples={name: float(self.class_weight[i]) for i, name in enumerate(class_names)},
             class_means=class_means,
             specificity=self.class_specificity(),
@@ -303,7 +305,8 @@ class RoutingStatistics:
                                **stats.summary(self.class_names)))
         return dict(class_names=self.class_names, assign=assign, images=self.images,
                     images_without_gt=self.images_without_gt, num_bins=self.num_bins,
-                    near_zero_threshold=NEAR_ZERO, near_one_threshold=NEAR_ONE, layers=layers,
+                    near_zero_threshold=NEAR_ZERO, near_one_threshold=NEAR_ONE, constant_std=CONSTANT_STD,
+                    layers=layers,
                     depth_trend=specificity_depth_trend(layers))
 
 
@@ -441,7 +444,7 @@ def write_numbers(summary: Dict[str, Any], out_dir: str) -> Dict[str, str]:
     with open(paths['json'], 'w') as file:
         json.dump(summary, file, indent=1)
     columns = ['depth', 'name', 'stage', 'num_experts', 'images', 'eta_squared', 'epsilon_squared',
-               'chance_eta_squared', 'mean_std_across_images', 'mean_entropy', 'near_zero_fraction',
+               'chance_eta_squared', 'mean_std_across_images', 'constant', 'mean_entropy', 'near_zero_fraction',
                'near_one_fraction', 'bimodality_coefficient', 'max_expert_dominant_fraction']
     with open(paths['layers_csv'], 'w', newline='') as file:
         writer = csv.writer(file)
@@ -451,6 +454,7 @@ def write_numbers(summary: Dict[str, Any], out_dir: str) -> Dict[str, str]:
             writer.writerow([layer['depth'], layer['name'], layer['stage'], layer['num_experts'], layer['images'],
                              _fmt(spec['eta_squared']), _fmt(spec['epsilon_squared']),
                              _fmt(spec['chance_eta_squared']), _fmt(layer['mean_std_across_images']),
+                             int(layer['constant']),
                              _fmt(layer['mean_entropy']), _fmt(layer['near_zero_fraction']),
                              _fmt(layer['near_one_fraction']), _fmt(layer['bimodality_coefficient']),
                              _fmt(max(layer['expert_dominant_fraction']))])
@@ -501,5 +505,5 @@ __all__ = [
     'short_layer_name', 'stage_of', 'normalized_entropy', 'class_weights_of', 'collect_routing_statistics',
     'run_model_tensor_mode', 'write_numbers', 'box_areas', 'dominant_class', 'stage_summaries', 'across_batch_std',
     'specificity_depth_trend',
-    'ASSIGN_MODES', 'NEAR_ZERO', 'NEAR_ONE'
+    'ASSIGN_MODES', 'NEAR_ZERO', 'NEAR_ONE', 'CONSTANT_STD'
 ]

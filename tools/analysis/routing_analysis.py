@@ -134,10 +134,13 @@ def format_report(summary: Dict[str, Any]) -> str:
     for layer in summary['layers']:
         spec = layer['specificity']
         bc = layer['bimodality_coefficient']
-        lines.append(f"{layer['depth']:>5} {layer['label'][:32]:<32} {spec['eta_squared']:6.3f} "
+        label = layer['label'][:30] + (' *' if layer['constant'] else '')
+        lines.append(f"{layer['depth']:>5} {label:<32} {spec['eta_squared']:6.3f} "
                      f"{spec['epsilon_squared']:6.3f} {'  n/a' if bc is None else f'{bc:5.2f}'} "
                      f"{layer['near_zero_fraction']:6.3f} {layer['near_one_fraction']:6.3f} "
                      f"{layer['mean_entropy']:7.3f}")
+    if any(layer['constant'] for layer in summary['layers']):
+        lines.append(f"* ~constant routing: std across images < {summary['constant_std']:g} (acts as a static conv)")
     for part, trend in summary['depth_trend'].items():
         if 'spearman_depth_epsilon_squared' in trend:
             rho = trend['spearman_depth_epsilon_squared']
