@@ -12,10 +12,16 @@ from torch import Tensor
 from .workspace import borrow_workspace, workspaces_usable
 
 
+def mixed_kernels_nbytes(routing_weights: Tensor, weight: Tensor) -> int:
+    """Size in bytes of the ``B`` mixed kernels."""
+    return routing_weights.shape[0] * weight[0].numel() * weight.element_size()
+
+
 def kernels_fit_workspace(x: Tensor, routing_weights: Tensor, weight: Tensor) -> bool:
-    """True when mixed kernels may live in a reused buffer: no autograd graph will keep them (see ``workspace``)."""
+    """True when mixed kernels should live in a reused buffer: large, and no autograd graph will keep them (see
+    ``workspace``)."""
     recording = torch.is_grad_enabled() and (x.requires_grad or routing_weights.requires_grad or weight.requires_grad)
-    return not recording and workspaces_usable(x.device)
+    return not recording and workspaces_usable(x.device, mixed_kernels_nbytes(routing_weights, weight))
 
 
 def mix_expert_kernels(routing_weights: Tensor, weight: Tensor, workspace_slot: Optional[str] = None) -> Tensor:

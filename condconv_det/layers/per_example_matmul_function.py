@@ -2,10 +2,11 @@
 on the input itself, any kernel on its im2col columns (``F.unfold``, differentiated by autograd outside).
 
 Forward mixes the per-example ``(out, in*kh*kw)`` matrices ``K_b = sum_i r_{b,i} W_i`` into a reused buffer and
-multiplies; it saves only the input, routing weights, experts and biases. Backward recomputes ``K`` (one GEMM into
-the same buffer) instead of keeping ``B`` copies of the kernel alive between forward and backward, and writes ``dK`` into a
-second reused buffer before reducing it to the expert gradient ``r^T @ dK`` and the routing gradient ``dK @ W^T``.
-Exactly the same arithmetic as the autograd-recorded path (tests compare both with a per-example loop).
+multiplies; it saves only the input, routing weights, experts and biases. Backward recomputes ``K`` (one GEMM
+into the same buffer) instead of keeping ``B`` copies of the kernel alive between forward and backward, and writes
+``dK`` into a second reused buffer before reducing it to the expert gradient ``r^T @ dK`` and the routing gradient
+``dK @ W^T``. Exactly the same arithmetic as the autograd-recorded path (tests compare both with a per-example loop).
+Used for kernels of ``workspace.WORKSPACE_MIN_BYTES`` or more (smaller ones: plain ops were as fast, see there).
 
 With ``create_graph=True`` the backward uses ordinary differentiable ops, so double backward works too.
 """

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .kernel_mixing import kernels_fit_workspace, mix_expert_biases, mix_expert_kernels
+from .kernel_mixing import kernels_fit_workspace, mix_expert_biases, mix_expert_kernels, mixed_kernels_nbytes
 from .per_example_matmul_function import PerExampleMatmulFunction
 from .workspace import workspaces_usable
 
@@ -31,11 +31,12 @@ def _per_example_matmul(x_mat: Tensor, routing_weights: Tensor, weight: Tensor, 
                         rows_layout: bool) -> Tensor:
     """``K_b @ x_b + bias_b`` for ``x_mat`` = ``cols (B*g, K, L)`` or ``rows (B, L, K)`` (see
     ``PerExampleMatmulFunction``): plain ops with the kernels in the reused buffer when autograd records nothing, the
-    fused memory-lean function when it does (CPU eager), plain autograd-recorded ops otherwise."""
+    fused memory-lean function when it does (CPU eager, kernels of 32 MiB or more), plain autograd-recorded ops
+    otherwise."""
     slot = None
     if kernels_fit_workspace(x_mat, routing_weights, weight):
         slot = _KERNELS_SLOT
-    elif workspaces_usable(x_mat.device) and weight.is_contiguous():
+    elif workspaces_usable(x_mat.device, mixed_kernels_nbytes(routing_weights, weight)) and weight.is_contiguous():
         return PerExampleMatmulFunction.apply(x_mat, routing_weights, weight, bias, groups, rows_layout)
     batch, out_channels = routing_weights.shape[0], weight.shape[1]
     kernels = mix_expert_kernels(routing_weights, weight, slot).reshape(batch * groups, out_channels // groups, -1)
@@ -83,7 +84,7 @@ def conv_bmm_1x1(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optio
     Stride is a spatial slice, padding an explicit ``F.pad`` (1x1 sees zeros: the output there is the bias).
     Groups become extra batch entries (``B * groups`` small products) for NCHW input. A channels_last input with
     ``groups == 1`` is multiplied as ``(B, HW, C) @ (B, C, out)`` without any copy and gives a channels_last output.
-    On CPU in eager mode the memory-lean ``PerExampleMatmulFunction`` runs it (same arithmetic, kernels not kept alive).
+    On CPU in eager mode, for large kernels, the memory-lean ``PerExampleMatmulFunction`` runs it (same arithmetic).
     """
     pad_h, pad_w = geometry.padding
     if pad_h or pad_w:

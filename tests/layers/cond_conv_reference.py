@@ -2,7 +2,8 @@
 
 Loops over examples and experts with plain tensor ops; shares no code with ``condconv_det.layers.strategies``.
 """
-from typing import Optional, Sequence
+import contextlib
+from typing import Iterator, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -22,3 +23,16 @@ def reference_cond_conv2d(x: Tensor, routing_weights: Tensor, weight: Tensor, bi
         outputs.append(F.conv2d(x[b:b + 1], kernel, example_bias, tuple(stride), tuple(padding), tuple(dilation),
                                 groups))
     return torch.cat(outputs, dim=0)
+
+
+@contextlib.contextmanager
+def workspaces_for_any_size() -> Iterator[None]:
+    """Make the CPU fast path (reused kernel buffers, fused per-example matmul) run even for the tests' tiny
+    kernels, which are far below ``workspace.WORKSPACE_MIN_BYTES``."""
+    from condconv_det.layers import workspace
+    previous = workspace.WORKSPACE_MIN_BYTES
+    workspace.WORKSPACE_MIN_BYTES = 0
+    try:
+        yield
+    finally:
+        workspace.WORKSPACE_MIN_BYTES = previous

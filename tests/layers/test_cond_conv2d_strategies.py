@@ -1,6 +1,4 @@
 """Every CondConv strategy equals the naive per-example reference, outputs and gradients, float64 to 1e-10."""
-import contextlib
-
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -8,7 +6,7 @@ from hypothesis import strategies as st
 
 from condconv_det.layers import STRATEGIES, CondConv2d, select_strategy
 from condconv_det.layers.workspace import workspaces_disabled
-from cond_conv_reference import reference_cond_conv2d
+from cond_conv_reference import reference_cond_conv2d, workspaces_for_any_size
 
 ATOL = 1e-10
 
@@ -79,9 +77,9 @@ def test_every_strategy_matches_reference_outputs_and_grads(case):
     expected_grads = torch.autograd.grad(expected, inputs, upstream)
     for strategy in _strategies_for(case['batch'], case['kernel_size'], case['groups'], case['in_channels']):
         layer.strategy = strategy
-        for plain_ops in (False, True):  # CPU fast path (reused buffers, fused 1x1 function) and plain autograd ops
+        for plain_ops in (False, True):  # CPU fast path (reused buffers, fused matmul function) and plain autograd ops
             label = f'{strategy}{" plain" if plain_ops else ""}'
-            with workspaces_disabled() if plain_ops else contextlib.nullcontext():
+            with workspaces_disabled() if plain_ops else workspaces_for_any_size():
                 actual = layer(x, routing)
                 assert actual.shape == expected.shape, label
                 torch.testing.assert_close(actual, expected, atol=ATOL, rtol=0, msg=lambda m: f'{label}: {m}')
@@ -123,7 +121,8 @@ def test_fused_matmul_double_backward(strategy, kernel_size, channels_last):
     def run(x, routing, weight, bias):
         return torch.func.functional_call(layer, {'weight': weight, 'bias': bias}, (x, routing))
 
-    assert torch.autograd.gradgradcheck(run, (x, routing, layer.weight, layer.bias))
+    with workspaces_for_any_size():
+        assert torch.autograd.gradgradcheck(run, (x, routing, layer.weight, layer.bias))
 
 
 def test_gradcheck_with_own_routing():

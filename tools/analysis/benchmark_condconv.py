@@ -64,6 +64,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--extra-strategies', nargs='+', default=[],
                         help='also time these forced strategies, e.g. bmm_1x1 unfold_bmm per_example')
     parser.add_argument('--no-backward', action='store_true', help='forward only')
+    parser.add_argument('--timer', choices=['wall', 'process'], default='wall',
+                        help='wall: perf_counter; process: CPU time of this process (user+sys, page faults included), '
+                        'robust to other jobs on a shared machine; meaningful with --threads 1 on CPU')
     parser.add_argument('--routing', choices=['own', 'shared'], default='own',
                         help="own: each CondConv2d runs its routing function (GAP + FC + sigmoid), the worst case; "
                         "shared: routing weights (B, E) are given, as a block shares them between its convs")
@@ -75,8 +78,8 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def time_round_robin(fns: Dict[str, Callable[[], None]], repeats: int, warmup: int,
-                     device: torch.device) -> Dict[str, float]:
+def time_round_robin(fns: Dict[str, Callable[[], None]], repeats: int, warmup: int, device: torch.device,
+                     clock: Callable[[], float] = time.perf_counter) -> Dict[str, float]:
     """Median milliseconds of each function, timed in interleaved rounds."""
     for _ in range(warmup):
         for fn in fns.values():
@@ -85,10 +88,10 @@ def time_round_robin(fns: Dict[str, Callable[[], None]], repeats: int, warmup: i
     for _ in range(repeats):
         for name, fn in fns.items():
             synchronize(device)
-            start = time.perf_counter()
+            start = clock()
             fn()
             synchronize(device)
-            samples[name].append((time.perf_counter() - start) * 1e3)
+            samples[name].append((clock() - start) * 1e3)
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
@@ -127,7 +130,8 @@ def main() -> None:
     memory_format = torch.channels_last if args.channels_last else torch.contiguous_format
     cases = [c for c in CASES if args.cases is None or any(s in c.name for s in args.cases)]
     print(f'device={device} threads={torch.get_num_threads()} torch={torch.__version__} '
-          f'channels_last={args.channels_last} routing={args.routing} repeats={args.repeats} (median ms)')
+          f'channels_last={args.channels_last} routing={args.routing} repeats={args.repeats} timer={args.timer} '
+          '(median ms)')
     if device.type == 'cuda':
         print(f'gpu={torch.cuda.get_device_name(device)}')
     extra = list(args.extra_strategies)
@@ -174,7 +178,8 @@ def main() -> None:
                             fns[name] = make_forward_backward(layer, xg, layer_routing, grad, plain)
                         else:
                             fns[name] = make_forward(layer, xg, layer_routing, plain)
-                    times = time_round_robin(fns, args.repeats, args.warmup, device)
+                    clock = time.process_time if args.timer == 'process' else time.perf_counter
+                    times = time_round_robin(fns, args.repeats, args.warmup, device, clock)
                     chosen = select_strategy(batch, (case.kernel_size, ) * 2, case.groups, case.in_channels,
                                              case.out_channels, device.type, backward, False, case.size**2)
                     auto_ratio = times['auto'] / times['static']
