@@ -69,7 +69,7 @@ def test_collapse_warning_fires_once_only_for_constant_routing(constant_head, mo
     runner = fake_runner(TwoStageModel(constant_head), f'routing_hook_unit_{constant_head}')
     warnings = []
     monkeypatch.setattr(runner.logger, 'warning', warnings.append)
-    hook = RoutingStatsHook(interval=2)
+    hook = RoutingStatsHook(interval=2, collapse_after_iters=1)
     hook.before_train(runner)
     for iteration in range(4):
         runner.iter = iteration
@@ -83,8 +83,8 @@ def test_collapse_warning_fires_once_only_for_constant_routing(constant_head, mo
     # logged at the first iteration and every 2nd: iterations 0, 1, 3
     assert len(hub.log_scalars['train/routing/backbone.layer1/entropy'].data[0]) == 3
     assert hub.get_scalar('train/routing/collapsed_layers').current() == (1 if constant_head else 0)
-    if constant_head:
-        assert len(warnings) == 1 and 'collapsed in 1/2 routing modules' in warnings[0]
+    if constant_head:  # not at iteration 0 (before collapse_after_iters), once from iteration 1 on
+        assert len(warnings) == 1 and 'collapsed in 1/2 routing modules at iter 2' in warnings[0]
         assert 'head.level_routings.0' in warnings[0] and 'decay_mult' in warnings[0]
     else:
         assert warnings == []
@@ -113,7 +113,8 @@ def test_hook_logs_its_keys_in_a_short_training_run_and_warns_on_the_collapsed_h
     cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
     cfg.default_hooks.logger.interval = 1
     cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=100, save_last=False)
-    cfg.custom_hooks = copy.deepcopy(cfg.custom_hooks) + [dict(type='RoutingStatsHook', interval=1)]
+    cfg.custom_hooks = copy.deepcopy(cfg.custom_hooks) + [
+        dict(type='RoutingStatsHook', interval=1, collapse_after_iters=0)]
     runner = Runner.from_cfg(cfg)
     runner.train()
     assert runner.iter == 2

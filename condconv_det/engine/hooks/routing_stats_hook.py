@@ -15,8 +15,10 @@ Every ``interval`` training iterations (and at the first), the routing vectors `
 
 Routing has *collapsed* when every example of a batch gets nearly the same routing vector (across-batch std below
 ``collapse_std``): a CondConv then acts as one static convolution with ``E`` times the parameters. The hook warns
-once, with the layers and what to try. ``SoftmaxRouting`` layers at a temperature above 1 (being annealed by
-``RoutingTemperatureHook``) are near-uniform by design and are not checked.
+once (from ``collapse_after_iters`` on), with the layers and what to try. ``SoftmaxRouting`` layers at a temperature
+above 1 (being annealed by ``RoutingTemperatureHook``) are near-uniform by design and are not checked. Routing is
+read in training mode (BatchNorm on batch statistics); evaluation-mode routing can differ, see
+``tools/analysis/routing_analysis.py``.
 """
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -42,12 +44,14 @@ class RoutingStatsHook(Hook):
             is below this.
         near_zero, near_one: thresholds of the ``near0`` / ``near1`` fractions.
         warn_collapse: warn (once) on collapse.
+        collapse_after_iters: check for collapse only from this iteration on (a model upcycled from a static one
+            starts with constant routing on purpose; it should diverge during the warm-up). Logged from the start.
     """
 
     priority = 'NORMAL'  # before LoggerHook (BELOW_NORMAL), so the logged line has this iteration's numbers
 
     def __init__(self, interval: int = 50, collapse_std: float = 1e-3, near_zero: float = NEAR_ZERO,
-                 near_one: float = NEAR_ONE, warn_collapse: bool = True) -> None:
+                 near_one: float = NEAR_ONE, warn_collapse: bool = True, collapse_after_iters: int = 100) -> None:
         if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
             raise ValueError(f'interval must be a positive int, got interval={interval!r}')
         if not collapse_std >= 0:
@@ -59,6 +63,7 @@ class RoutingStatsHook(Hook):
         self.near_zero = near_zero
         self.near_one = near_one
         self.warn_collapse = warn_collapse
+        self.collapse_after_iters = collapse_after_iters
         self.collapse_warned = False
         self._recorder: Optional[RoutingRecorder] = None
 
@@ -90,7 +95,7 @@ class RoutingStatsHook(Hook):
         hub.update_scalar('train/routing/batch_std', sum(spreads.values()) / len(spreads))
         collapsed = self.collapsed_layers(routing, spreads)
         hub.update_scalar('train/routing/collapsed_layers', len(collapsed))
-        if collapsed and self.warn_collapse and not self.collapse_warned:
+        if collapsed and self.warn_collapse and not self.collapse_warned and runner.iter >= self.collapse_after_iters:
             self.collapse_warned = True
             runner.logger.warning(self.collapse_message(collapsed, len(routing), runner.iter,
                                                         next(iter(routing.values())).shape[0]))
