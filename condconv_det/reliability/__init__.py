@@ -1,4 +1,5 @@
 """Reliability: dataset/checkpoint validation with clear messages, CPU distributed training, rank checks."""
+from .amp import CPUBF16OptimWrapper
 from .annotation_checks import (CheckReport, DatasetCheckError, check_coco_annotations, check_coco_file,
                                 load_coco_json)
 from .checked_coco_dataset import CheckedCocoDataset, ImageLoadError
@@ -7,7 +8,7 @@ from .checkpoint_checks import (CheckpointCheckError, CheckpointCompatibilityHoo
 from .distributed import CPUDDPRunner, RankStateDumpHook
 
 __all__ = [
-    'CheckReport', 'DatasetCheckError', 'check_coco_annotations', 'check_coco_file', 'load_coco_json',
+    'CPUBF16OptimWrapper',    'CheckReport', 'DatasetCheckError', 'check_coco_annotations', 'check_coco_file', 'load_coco_json',
     'CheckedCocoDataset', 'ImageLoadError', 'CheckpointCheckError', 'CheckpointCompatibilityHook',
     'check_checkpoint_matches', 'load_checkpoint_file', 'CPUDDPRunner', 'RankStateDumpHook'
 ]
