@@ -95,6 +95,25 @@ def test_config_conventions(config_path: Path):
 
 
 @pytest.mark.parametrize('config_path', CONFIGS, ids=CONFIG_IDS)
+def test_config_pipelines_load_local_data(config_path: Path, monkeypatch):
+    """Where the config's data is present (data/demo, data/bccd), its train and val pipelines load a sample."""
+    from mmengine.registry import init_default_scope
+    from mmdet.registry import DATASETS
+    monkeypatch.chdir(ROOT)  # data roots are relative to the repository
+    cfg = load_config(config_path)
+    init_default_scope(cfg.get('default_scope', 'mmdet'))
+    for loader in ('train_dataloader', 'val_dataloader'):
+        dataset_cfg = cfg[loader].dataset.to_dict()
+        inner = dataset_cfg.get('dataset', dataset_cfg)  # RepeatDataset & co.
+        ann_file = Path(inner.get('data_root', '')) / inner['ann_file']
+        if not ann_file.is_file():
+            pytest.skip(f'{ann_file} not present')
+        sample = DATASETS.build(dataset_cfg)[0]
+        assert sample['inputs'].dim() == 3 and sample['inputs'].shape[0] == 3
+        assert len(sample['data_samples'].gt_instances) > 0
+
+
+@pytest.mark.parametrize('config_path', CONFIGS, ids=CONFIG_IDS)
 def test_config_builds_trains_and_validates(config_path: Path):
     from mmengine.optim import build_optim_wrapper
     from mmengine.registry import init_default_scope

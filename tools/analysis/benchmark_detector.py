@@ -9,7 +9,7 @@ peak memory, MADDs and parameters; medians of repeated runs, ratios B/A printed 
 * Training step: ``model.train_step`` (data preprocessing, forward, losses, backward, SGD step) on ``--train-batch``
   synthetic images with 3 synthetic boxes each.
 * A and B are timed round-robin in one process (A, B, A, B, ...) after warm-up, so load changes on a shared machine
-  hit both alike.
+  hit both alike; besides the ratio of medians, the median of the paired per-round ratios B_i/A_i is printed.
 * Peak memory: each model and measurement runs once more in a fresh subprocess (CPU: peak RSS, ``VmHWM`` of
   /proc/self/status, which sees torch's allocations; CUDA: ``torch.cuda.max_memory_allocated``). On CPU the process peak includes the ~0.5 GB
   of imported libraries; "above baseline" subtracts the RSS measured after the imports, before the model is built.
@@ -113,17 +113,44 @@ def sgd_optim_wrapper(model: torch.nn.Module):
     return OptimWrapper(torch.optim.SGD(model.parameters(), lr=1e-4, momentum=0.9, weight_decay=4e-5))
 
 
-def inference_fn(model: torch.nn.Module, shape: Tuple[int, int], device: torch.device) -> Callable[[], None]:
-    """Batch-1 ``mode='tensor'`` forward on one preprocessed image."""
-    model.eval()
+def preprocessed_single(model: torch.nn.Module, shape: Tuple[int, int], device: torch.device):
+    """One synthetic image through the detector's data preprocessor: ``(inputs (1, 3, H, W), data_samples)``."""
     data = model.data_preprocessor(synthetic_batch(1, shape), training=False)
-    inputs = data['inputs'].to(device)
+    return data['inputs'].to(device), data['data_samples']
+
+
+def inference_fn(model: torch.nn.Module, shape: Tuple[int, int], device: torch.device) -> Callable[[], None]:
+    """Batch-1 ``mode='tensor'`` forward on one preprocessed image (two-stage detectors: RPN proposals included)."""
+    model.eval()
+    inputs, data_samples = preprocessed_single(model, shape, device)
 
     def run() -> None:
         with torch.no_grad():
-            model(inputs, mode='tensor')
+            model(inputs, data_samples, mode='tensor')
 
     return run
+
+
+class TensorForward(torch.nn.Module):
+    """``detector._forward`` on fixed data samples with the outputs flattened to a tuple of tensors (for tracing)."""
+
+    def __init__(self, detector: torch.nn.Module, data_samples: list) -> None:
+        super().__init__()
+        self.detector = detector
+        self.data_samples = data_samples
+
+    def forward(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, ...]:
+        flat: List[torch.Tensor] = []
+
+        def collect(node: Any) -> None:
+            if isinstance(node, torch.Tensor):
+                flat.append(node)
+            elif isinstance(node, (list, tuple)):
+                for item in node:
+                    collect(item)
+
+        collect(self.detector._forward(inputs, self.data_samples))
+        return tuple(flat)
 
 
 def train_step_fn(model: torch.nn.Module, batch_size: int, shape: Tuple[int, int]) -> Callable[[], None]:
@@ -227,11 +254,23 @@ def median(values: List[float]) -> float:
     return statistics.median(values)
 
 
-def complexity(model: torch.nn.Module, shape: Tuple[int, int]) -> Dict[str, float]:
+def paired_ratio(samples: Dict[str, List[float]]) -> float:
+    """Median over rounds of B_i / A_i (A and B timed back to back): robust to slow load drift on a shared machine."""
+    return median([b / a for a, b in zip(samples['A'], samples['B'])])
+
+
+def complexity(model: torch.nn.Module, shape: Tuple[int, int], device: torch.device) -> Dict[str, float]:
+    """Per-image MADDs (NaN when the forward cannot be traced) and parameters."""
+    from mmengine.analysis import parameter_count
     from condconv_det.analysis import get_madds
     model.eval()
-    result = get_madds(model, input_shape=(3, *shape))
-    return dict(madds=result['madds'], params=result['params'])
+    inputs, data_samples = preprocessed_single(model, shape, device)
+    try:
+        madds = get_madds(TensorForward(model, data_samples), inputs=(inputs, ))['madds']
+    except Exception as error:  # e.g. an op of a two-stage detector's proposal step that jit cannot trace
+        print(f'warning: MADDs not counted ({type(error).__name__}: {error})')
+        madds = float('nan')
+    return dict(madds=madds, params=parameter_count(model)[''])
 
 
 def main() -> None:
@@ -254,12 +293,13 @@ def main() -> None:
 
     stats: Dict[str, Dict[str, float]] = {name: {} for name in configs}
     for name, model in models.items():
-        stats[name].update(complexity(model, shape))
+        stats[name].update(complexity(model, shape, device))
 
     latency = time_round_robin({name: inference_fn(m, shape, device) for name, m in models.items()},
                                args.repeats, args.warmup, device)
     train = time_round_robin({name: train_step_fn(m, args.train_batch, shape) for name, m in models.items()},
                              args.train_repeats or args.repeats, args.warmup, device)
+    paired = dict(latency_ms=paired_ratio(latency), train_ms=paired_ratio(train))
     for name in configs:
         stats[name]['latency_ms'] = median(latency[name])
         stats[name]['latency_min_ms'] = min(latency[name])
@@ -303,6 +343,8 @@ def main() -> None:
         target = f'   (target <= {targets[key]:.2f}: {"met" if ratio <= targets[key] else "NOT met"})' \
             if key in targets else ''
         print(f'{label:{width}}  {ratio:8.3f}{target}')
+        if key in paired:
+            print(f'{"  (median of paired B_i/A_i)":{width}}  {paired[key]:8.3f}')
 
 
 if __name__ == '__main__':
