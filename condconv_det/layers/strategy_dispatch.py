@@ -2,27 +2,28 @@
 groups, batch, spatial size, device and grad mode (Yang et al., NeurIPS 2019: the extra cost should be only the
 routing and the kernel mixing, eq. (1)).
 
-Measurements behind the CPU rule: ``tools/analysis/benchmark_condconv.py --threads 2 --experts 8 --batch 1 8
---extra-strategies ...`` on the 2-core AMD EPYC (AVX2) dev VM, torch 2.13, medians of 9 interleaved runs, ms, fwd =
-no_grad forward, f+b = forward+backward; the VM was shared with a compiler and other jobs, so single figures carry
-~10-30 % noise and only consistent orderings were used:
+Measurements behind the CPU rule (2-core AMD EPYC AVX2 VM, torch 2.13, E = 8, ms, fwd = no_grad forward, f+b =
+forward+backward). The VM was shared with a compiler and three training jobs (load 8-10), which made wall-clock
+numbers swing 10x; the figures below are process CPU time with 1 thread (``benchmark_condconv.py --threads 1 --timer
+process --extra-strategies depthwise_nhwc unfold_bmm per_example``, medians of 7 interleaved runs):
 
-* 1x1 kernels -> ``bmm_1x1`` (mixed ``(out, in)`` matrices, one batched GEMM, fused memory-lean backward), any batch:
-  batch 8, fwd / f+b: 160->960 @10 bmm 3.8 / 11.7 vs grouped 7.1 / 18.5; 320->1280 @10 9.5 / 31.6 vs 17.1 / 46.4;
-  96->576 @20 4.1 / 12.3 vs 7.2 / 19.4; 512->512 @20 14.5 / 48.0 vs 26.7 / 69.0; 1024->1024 @10 54 / 306 vs
-  131 / 570. Batch 1, fwd: bmm 0.94 / 2.42 / 0.66 / 2.77 / 4.9 vs mixed_single 0.92 / 2.43 / 0.77 / 3.02 / 4.99
-  (for 1x1 at batch 1 PyTorch's conv takes the im2col ``Slow2d`` path; a plain GEMM skips that copy).
-* depthwise (``groups == in_channels``) -> ``grouped`` (one depthwise conv over ``B*C`` channels, NCHW fold is free);
-  batch 1 -> ``mixed_single``. Mixing is negligible (``C*kh*kw`` per expert); ``depthwise_nhwc`` (channels_last
-  fold) was not faster end to end (960 @10 f+b 6.3 vs 6.2; 512 @20 12.5 vs 11.1), ``unfold_bmm`` 6-10x slower.
-* dense kxk -> ``unfold_bmm`` (fused) while its im2col columns stay small (<= 2**24 elements): 3x3 512->512 @7:
-  batch 8 fwd 148 vs grouped 395 vs per_example 288; f+b 1468 vs 1860 vs 4216; batch 1 fwd 24 vs mixed_single 40.
-  oneDNN re-lays out the whole ``B*out x in x kh x kw`` mixed weight on every grouped call; the GEMM reads it as is.
-  Larger columns (detection necks/heads at high resolution) -> ``grouped``: im2col would cost ``kh*kw`` times the
-  input in memory, saved for backward (this threshold is reasoned, not measured).
-* grouped convs with few channels per group (``in/groups < 16``, e.g. ResNeXt) -> ``grouped`` (unmeasured; many tiny
-  GEMMs would follow from ``unfold_bmm``).
-The grad mode did not change any CPU ordering above, so the CPU rule ignores it.
+* 1x1 kernels -> ``bmm_1x1`` (mixed ``(out, in)`` matrices, one batched GEMM), any batch. Batch 8 f+b, bmm vs the
+  grouped trick: 160->960 @10 20.9 vs 23.7; 320->1280 @10 48.9 vs 47.8; 96->576 @20 19.2 vs 20.7; 512->512 @20 85.6
+  vs 84.6; 1024->1024 @10 150 vs 204. Batch 1 fwd: 1.33 / 3.33 / 1.00 / 3.80 / 6.61 vs mixed_single-like
+  conv 1.18 / 3.48 / 0.99 / 3.72 / 6.79 (a tie; the GEMM skips the im2col copy of PyTorch's 1x1 ``Slow2d`` conv).
+* depthwise (``groups == in_channels``) -> ``grouped`` (one depthwise conv over ``B*C`` channels; the NCHW fold is
+  free), batch 1 -> ``mixed_single``. Mixing is negligible (``C*kh*kw`` per expert). Batch 8 f+b: grouped 10.1 /
+  19.6 / 14.9 vs ``depthwise_nhwc`` (channels_last fold) 8.7 / 23.0 / 16.9 (not better overall) vs ``unfold_bmm``
+  69 / 239 / 173 vs ``per_example`` 19 / 37 / 30 (960 @10, 576 @20, 512 @20).
+* dense kxk -> ``unfold_bmm`` while its im2col columns stay small (<= 2**24 elements): 3x3 512->512 @7, batch 8 fwd
+  64 vs grouped 195 vs per_example 68; batch 1 fwd 11.6 vs 12.2 (tie). oneDNN re-lays out the whole
+  ``B*out x in x kh x kw`` mixed weight on every grouped call; the GEMM reads it as is. Larger columns (detection
+  necks/heads at high resolution) -> ``grouped``: im2col would cost ``kh*kw`` times the input in memory, saved for
+  backward (this threshold is reasoned, not measured).
+* grouped convs with few channels per group (``in/groups < 16``, e.g. ResNeXt) -> as depthwise (unmeasured; many
+  tiny GEMMs would follow from ``unfold_bmm``).
+The grad mode did not change any CPU ordering above, so the CPU rule ignores it. Whether the per-example GEMMs use
+reused buffers / the fused backward is decided by kernel size in ``workspace`` (32 MiB), not here.
 
 CUDA: NOT MEASURED (no GPU was lent while this was written). Reasoned defaults: batch 1 -> ``mixed_single`` (one
 cuDNN conv); 1x1 -> ``bmm_1x1`` (cuBLAS strided-batched GEMM, no im2col); everything else -> ``grouped`` (cuDNN
