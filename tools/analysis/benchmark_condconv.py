@@ -124,6 +124,8 @@ def geomean(values: List[float]) -> float:
 
 def main() -> None:
     args = parse_args()
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        raise SystemExit('--device cuda: this torch build / machine has no CUDA device')
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
