@@ -35,11 +35,12 @@ def load_checkpoint_file(path: str) -> Dict[str, Any]:
         checkpoint = torch.load(path, map_location='cpu', weights_only=True)
     except pickle.UnpicklingError as error:
         if 'Weights only load failed' in str(error):
+            reason = next((line.strip() for line in str(error).splitlines() if 'GLOBAL' in line),
+                          str(error).splitlines()[0])
             raise CheckpointCheckError(
                 f'checkpoint {path} was refused: it contains objects outside the weights_only allow-list (mmengine\'s '
-                f'checkpoint types), which could run code when unpickled. First line of torch\'s reason: '
-                f'{str(error).splitlines()[0]}. Fix: only load checkpoints you trust; re-save a trusted one as a '
-                'plain state_dict.') from None
+                f'checkpoint types), which could run code when unpickled ({reason.split(". Please use")[0]}). Fix: '
+                'only load checkpoints you trust; re-save a trusted one as a plain state_dict.') from None
         raise CheckpointCheckError(f'{path} is not a PyTorch checkpoint ({error}). Fix: pass the .pth written by '
                                    'CheckpointHook (or torch.save).') from None
     except Exception as error:  # torch raises RuntimeError, EOFError, KeyError, ... for non-checkpoints

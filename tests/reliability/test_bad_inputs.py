@@ -394,3 +394,22 @@ def test_truncated_checkpoint(tmp_path):
     path.write_bytes(path.read_bytes()[:2000])
     with pytest.raises(CheckpointCheckError, match='is not a PyTorch checkpoint or is truncated'):
         load_checkpoint_file(str(path))
+
+
+class _RunsACommand:
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+        return os.system, (f'touch {self.marker}', )
+
+
+def test_checkpoint_with_code_is_refused_with_a_clear_message(tmp_path):
+    # torch's refusal itself is pinned in tests/test_compat.py; this pins the message of load_checkpoint_file.
+    path, marker = tmp_path / 'evil.pth', tmp_path / 'pwned'
+    torch.save(dict(state_dict={}, meta=_RunsACommand(marker)), path)
+    with pytest.raises(CheckpointCheckError, match=r'was refused: it contains objects outside the weights_only '
+                                                   r'allow-list .*GLOBAL posix.system'):
+        load_checkpoint_file(str(path))
+    assert not marker.exists()
