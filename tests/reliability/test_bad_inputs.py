@@ -413,3 +413,17 @@ def test_checkpoint_with_code_is_refused_with_a_clear_message(tmp_path):
                                                    r'allow-list .*GLOBAL posix.system'):
         load_checkpoint_file(str(path))
     assert not marker.exists()
+
+
+def test_checkpoint_compatibility_hook_stops_load_from_before_training(tmp_path):
+    from condconv_det.reliability import CheckpointCompatibilityHook
+    path = tmp_path / 'other.pth'
+    torch.save(dict(state_dict=torch.nn.Linear(4, 2).state_dict()), path)
+    runner = types.SimpleNamespace(_load_from=str(path), _resume=False, model=torch.nn.Linear(4, 3))
+    with pytest.raises(CheckpointCheckError, match=r'size mismatch \(2\): weight: checkpoint \(2, 4\) vs model '
+                                                   r'\(3, 4\), bias'):
+        CheckpointCompatibilityHook().before_run(runner)
+    CheckpointCompatibilityHook(ignore=['weight', 'bias']).before_run(runner)
+    runner._load_from = str(tmp_path / 'missing.pth')
+    with pytest.raises(CheckpointCheckError, match='missing.pth not found'):
+        CheckpointCompatibilityHook().before_run(runner)
