@@ -62,7 +62,8 @@ log "installing torch==$TORCH_VERSION and build tools"
 # 2. The rest of the stack. mmengine-lite is mmengine without the GUI opencv-python; headless opencv replaces it.
 log "installing mmengine-lite, mmdet and friends"
 "${PIP[@]}" install -q -c "$CONSTRAINTS" mmengine-lite opencv-python-headless mmdet pycocotools matplotlib \
-  scipy shapely terminaltables addict yapf pillow pyyaml packaging tqdm rich termcolor pytest hypothesis
+  scipy shapely terminaltables addict yapf pillow pyyaml packaging tqdm rich termcolor pytest hypothesis \
+  onnx onnxruntime
 
 # 3. mmcv with compiled ops, from the wheel cache or built once.
 TORCH_TAG="$("$VENV/bin/python" -c 'import torch; print(torch.__version__.split("+")[0])')"
