@@ -54,8 +54,8 @@ def plot_class_means(summary: Dict[str, Any], path: str, max_layers: int = 48, d
         ax.set_yticklabels(classes if index % ncols == 0 else [], fontsize=6)
         ax.set_xticks(range(layer['num_experts']))
         ax.set_xticklabels(range(layer['num_experts']), fontsize=5)
-    fig.suptitle('Mean routing weight per class minus the layer mean (rows: GT classes of the image, cols: experts)',
-                 fontsize=8)
+    fig.suptitle(f"Mean routing weight per class minus the layer mean (rows: the image's class, "
+                 f"assign={summary.get('assign', 'area')}; columns: experts)", fontsize=8)
     if image is not None:
         fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6)
     return _save(fig, path, dpi)
