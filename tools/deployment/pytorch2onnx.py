@@ -203,9 +203,9 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     model = MODELS.build(cfg.model)
     load_checkpoint(model, args.checkpoint, map_location='cpu')
     model.eval()
-    traced = make_exportable(model)
     wrapper = BackboneOutputs(model.backbone) if args.backbone_only else DetectorRawOutputs(model)
     wrapper.eval()
+    traced = make_exportable(wrapper)
     height, width = args.shape if args.shape else infer_input_shape(cfg)
     example = torch.randn(args.batch_size, 3, height, width)
     with torch.no_grad():
