@@ -2,7 +2,9 @@
 weights, with CondConv routing computed in float32 while the convolutions run in bf16.
 
 Scaled for CI (bf16 grouped/depthwise convolutions take a slow per-group path on CPUs without native bf16, about 4x
-float32): the demo CondConv SSDLite-MobileNetV2 with all 8 experts, widen_factor 0.35, 64x64 inputs, batch 2.
+float32): the demo CondConv SSDLite-MobileNetV2 with all 8 experts in backbone and head, widen_factor 0.25, 64x64
+inputs, batch 2, and narrower SSD levels (features from layer5/layer7 instead of layer5/conv2; neck widths
+(24, 80, 64, 32, 32, 16) instead of (96, 1280, 512, 256, 256, 128)).
 """
 import math
 
@@ -27,10 +29,10 @@ def _small_demo_cfg(work_dir: str) -> Config:
     for transform in cfg.train_dataloader.dataset.pipeline:
         if transform['type'] == 'Resize':
             transform['scale'] = (64, 64)
-    channels = make_divisible(96 * 0.35, 8)
-    cfg.model.backbone.widen_factor = 0.35
-    cfg.model.neck.in_channels = [channels, 1280]
-    cfg.model.neck.out_channels = [channels] + list(cfg.model.neck.out_channels[1:])
+    widths = [make_divisible(96 * 0.25, 8), make_divisible(320 * 0.25, 8)]
+    cfg.model.backbone.update(widen_factor=0.25, out_indices=(4, 6))
+    cfg.model.neck.in_channels = widths
+    cfg.model.neck.out_channels = widths + [64, 32, 32, 16]
     cfg.model.bbox_head.in_channels = cfg.model.neck.out_channels
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=ITERATIONS, val_interval=10 ** 6)
     cfg.param_scheduler = [dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=100)]
