@@ -11,8 +11,9 @@ peak memory, MADDs and parameters; medians of repeated runs, ratios B/A printed 
 * A and B are timed round-robin in one process (A, B, A, B, ...) after warm-up, so load changes on a shared machine
   hit both alike; besides the ratio of medians, the median of the paired per-round ratios B_i/A_i is printed.
 * Peak memory: each model and measurement runs once more in a fresh subprocess (CPU: peak RSS, ``VmHWM`` of
-  /proc/self/status, which sees torch's allocations; CUDA: ``torch.cuda.max_memory_allocated``). On CPU the process peak includes the ~0.5 GB
-  of imported libraries; "above baseline" subtracts the RSS measured after the imports, before the model is built.
+  /proc/self/status, which sees torch's allocations; CUDA: ``torch.cuda.max_memory_allocated``). On CPU the process
+  peak includes the ~0.4 GB of imported libraries; "above imports" subtracts the RSS measured after the imports,
+  before the model is built.
 * MADDs (one multiply-add = one MADD, BN folded, per image at ``--shape``) and parameters:
   ``condconv_det.analysis.get_madds`` (mmengine's flop counter + CondConv routing/mixing handles).
 """
