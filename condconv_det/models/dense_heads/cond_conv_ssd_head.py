@@ -70,6 +70,12 @@ class CondConvSSDHead(SSDHead):
             raise ValueError(f'num_experts must be an int >= 0 (0 = static head), got {num_experts!r}')
         if condconv_predictors and num_experts == 0:
             raise ValueError('condconv_predictors=True needs num_experts >= 1')
+        if (num_experts > 0 and not condconv_predictors and not kwargs.get('use_depthwise', False)
+                and kwargs.get('stacked_convs', 0) == 0):
+            raise ValueError(
+                f'num_experts={num_experts} but this SSD head has no convolution to make CondConv: without '
+                'use_depthwise or stacked_convs it is only the predictors; set condconv_predictors=True, '
+                'or num_experts=0 for a static head')
         # Set before SSDHead.__init__, which calls self._init_layers().
         self.num_experts = num_experts
         self.routing_cfg = copy.deepcopy(routing_cfg) if routing_cfg is not None else dict(type='SigmoidRouting')

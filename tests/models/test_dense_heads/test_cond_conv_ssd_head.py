@@ -131,3 +131,7 @@ def test_bad_arguments_name_the_problem():
         _build(num_experts=0, condconv_predictors=True)
     with pytest.raises(ValueError, match='conv_cfg'):
         _build(num_experts=2, conv_cfg=dict(type='Conv2d'))
+    with pytest.raises(ValueError, match='no convolution to make CondConv'):
+        _build(num_experts=2, use_depthwise=False)  # plain SSD: only predictors, which stay static by default
+    assert sum(isinstance(m, CondConv2d) for m in _build(num_experts=2, use_depthwise=False,
+                                                         condconv_predictors=True).modules()) == 2 * len(IN_CHANNELS)
