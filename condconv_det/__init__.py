@@ -6,6 +6,7 @@ Importing this package registers every module of the plugin in mmdet's registrie
 """
 from . import compat  # noqa: F401  (version fixes first: checkpoint allow-list)
 from . import engine, layers, models  # noqa: F401
+from . import reliability  # noqa: F401  validating dataset, checkpoint checks, CPUDDPRunner, CPUBF16OptimWrapper
 from .version import __version__
 
 __all__ = ['__version__']
