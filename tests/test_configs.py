@@ -66,16 +66,6 @@ def tiny_batch(cfg: Config) -> dict:
         num_classes=NUM_CLASSES_IN_BATCH)
 
 
-@pytest.fixture(autouse=True)
-def single_thread():
-    """One intra-op thread: on a shared 2-core machine, OpenMP threads spinning against other processes made a
-    ResNet-50 training step 15x slower (35 s instead of 2 s); one thread is fast and steady under any load."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def hook_types(cfg: Config) -> List[str]:
     return [hook['type'] for hook in cfg.get('custom_hooks', [])]
 

@@ -3,7 +3,6 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-import torch
 import torch.nn as nn
 
 import condconv_det  # noqa: F401
@@ -11,13 +10,6 @@ from condconv_det.analysis import condconv_layer_madds, get_madds
 from condconv_det.layers import CondConv2d
 
 
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    """One intra-op thread: on the shared 2-core machine OpenMP oversubscription makes small convs ~1000× slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 REPO = Path(__file__).resolve().parents[2]
 

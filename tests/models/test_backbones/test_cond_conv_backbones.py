@@ -12,13 +12,6 @@ from condconv_det.layers import CondConv2d
 from mmdet.registry import MODELS
 
 
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    """One intra-op thread: on the shared 2-core machine OpenMP oversubscription makes small convs ~1000× slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 TINY = {
     'CondConvMobileNetV1': dict(widen_factor=0.25),

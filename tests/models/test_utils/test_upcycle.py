@@ -12,13 +12,6 @@ from condconv_det.models.utils import convert_torchvision_mobilenet_v2, upcycle_
 from mmdet.registry import MODELS
 
 
-@pytest.fixture(autouse=True, scope='module')
-def single_thread():
-    """One intra-op thread: on the shared 2-core machine OpenMP oversubscription makes small convs ~1000× slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 REPO = Path(__file__).resolve().parents[3]
 TORCHVISION_CKPT = REPO / 'checkpoints' / 'mobilenet_v2-b0353104.pth'
