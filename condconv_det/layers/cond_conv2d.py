@@ -32,8 +32,9 @@ def _positive_pair(name: str, value: IntOrPair, allow_zero: bool = False) -> Tup
 
 
 def _is_exporting() -> bool:
-    """True while tracing for ONNX / TorchScript, where the batch must stay symbolic (no ``groups = g * B``)."""
-    return torch.onnx.is_in_onnx_export() or torch.jit.is_tracing()
+    """True while tracing for ONNX / TorchScript / ``torch.export``, where the batch must stay symbolic (no
+    ``groups = g * B``)."""
+    return torch.onnx.is_in_onnx_export() or torch.jit.is_tracing() or torch.compiler.is_exporting()
 
 
 @MODELS.register_module('CondConv2d')

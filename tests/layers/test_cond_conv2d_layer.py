@@ -225,3 +225,15 @@ def test_inference_mode_then_no_grad_then_training(kernel_size, groups):
         out = layer(x.requires_grad_())
         torch.testing.assert_close(out, expected)
         out.sum().backward()
+
+
+@pytest.mark.parametrize('kernel_size,groups', [(3, 1), (3, 8), (1, 1)])
+def test_torch_export_keeps_the_batch_dynamic(kernel_size, groups):
+    """torch.export (the default ONNX path in torch 2.13) must trace an export-safe strategy: one exported program
+    serves every batch size."""
+    layer = CondConv2d(8, 8, kernel_size, padding=kernel_size // 2, groups=groups, num_experts=4).eval()
+    exported = torch.export.export(layer, (torch.randn(3, 8, 10, 10), ),
+                                   dynamic_shapes={'x': {0: torch.export.Dim('batch', min=1, max=64)}})
+    for batch in (1, 5):
+        x = torch.randn(batch, 8, 10, 10)
+        torch.testing.assert_close(exported.module()(x), layer(x), rtol=1e-5, atol=1e-5)
