@@ -109,7 +109,7 @@ def _runner(model: torch.nn.Module, classes=CLASSES):
 
 
 def test_config_num_classes_disagrees_with_dataset():
-    head = CondConvSSDHead(num_classes=5, in_channels=(16, 16), num_experts=2,
+    head = CondConvSSDHead(num_classes=5, in_channels=(16, 16), num_experts=2, use_depthwise=True,
                            anchor_generator=dict(type='SSDAnchorGenerator', scale_major=False, strides=[8, 16],
                                                  ratios=[[2], [2]], min_sizes=[8, 16], max_sizes=[16, 32]))
     model = torch.nn.ModuleDict(dict(bbox_head=head))

