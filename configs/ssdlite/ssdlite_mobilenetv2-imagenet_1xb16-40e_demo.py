@@ -1,11 +1,11 @@
-# Static twin of the demo config ssdlite_condconv-mobilenetv2-8e-imagenet_1xb16-20e_demo.py: SSDLite-MobileNetV2 on
+# Static twin of the demo config ssdlite_condconv-mobilenetv2-8e-imagenet_1xb16-40e_demo.py: SSDLite-MobileNetV2 on
 # the demo dataset from torchvision's ImageNet MobileNetV2 (mmdet keys, written by
 # tools/model_converters/fetch_torchvision_mobilenetv2.py); same schedule, seed and data.
 _base_ = './ssdlite_mobilenetv2_1xb16-30e_demo.py'
 
 load_from = 'checkpoints/mobilenet_v2_torchvision_mmdet.pth'
-max_epochs = 20
-train_cfg = dict(max_epochs=max_epochs, val_interval=10)
+max_epochs = 40
+train_cfg = dict(max_epochs=max_epochs, val_interval=20)
 optim_wrapper = dict(optimizer=dict(lr=0.02))
 param_scheduler = [
     dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
