@@ -2,11 +2,13 @@
 batch on tiny synthetic input. Parametrized by globbing the folder, so a new config is covered without edits."""
 import functools
 from pathlib import Path
-from typing import Any, List, Tuple
+from typing import List, Tuple
 
 import pytest
 import torch
 from mmengine.config import Config, ConfigDict
+
+from condconv_det.utils import without_pretrained
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = ROOT / 'configs'
@@ -23,23 +25,6 @@ NUM_CLASSES_IN_BATCH = 3  # labels drawn below 3: valid for every config (3-clas
 def load_config(config_path: Path) -> Config:
     """``Config.fromfile`` once per file (it imports ``custom_imports``, i.e. condconv_det); callers must not mutate."""
     return Config.fromfile(str(config_path))
-
-
-def without_pretrained(node: Any) -> Any:
-    """A copy of a config node with every ``init_cfg`` of type ``Pretrained`` removed (tests run offline)."""
-    if isinstance(node, dict):
-        out = {}
-        for key, value in node.items():
-            if key == 'init_cfg':
-                if isinstance(value, dict) and value.get('type') == 'Pretrained':
-                    value = None
-                elif isinstance(value, (list, tuple)):
-                    value = [v for v in value if not (isinstance(v, dict) and v.get('type') == 'Pretrained')] or None
-            out[key] = without_pretrained(value)
-        return out
-    if isinstance(node, (list, tuple)):
-        return type(node)(without_pretrained(v) for v in node)
-    return node
 
 
 def pipeline_image_size(cfg: Config) -> Tuple[int, int]:

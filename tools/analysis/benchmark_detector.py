@@ -55,24 +55,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 
 # ----------------------------------------------------------------------------------------------- model and data
-def without_pretrained(node: Any) -> Any:
-    """A copy of a config node with ``init_cfg`` of type ``Pretrained`` removed: weights do not change the timings,
-    and the benchmark must not need a download."""
-    if isinstance(node, dict):
-        out = {}
-        for key, value in node.items():
-            if key == 'init_cfg':
-                if isinstance(value, dict) and value.get('type') == 'Pretrained':
-                    value = None
-                elif isinstance(value, (list, tuple)):
-                    value = [v for v in value if not (isinstance(v, dict) and v.get('type') == 'Pretrained')] or None
-            out[key] = without_pretrained(value)
-        return out
-    if isinstance(node, (list, tuple)):
-        return type(node)(without_pretrained(v) for v in node)
-    return node
-
-
 def load_config(path: str):
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
@@ -96,6 +78,8 @@ def config_input_shape(cfg) -> Tuple[int, int]:
 def build_detector(cfg, device: torch.device) -> torch.nn.Module:
     from mmdet.registry import MODELS
     from mmengine.config import ConfigDict
+
+    from condconv_det.utils import without_pretrained
     torch.manual_seed(0)
     model = MODELS.build(ConfigDict(without_pretrained(cfg.model.to_dict())))
     model.init_weights()
