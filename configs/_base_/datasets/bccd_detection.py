@@ -54,22 +54,9 @@ val_dataloader = dict(
         test_mode=True,
         pipeline=test_pipeline,
         backend_args=backend_args))
+# The test split: the validation loader with the test annotations.
 test_dataloader = dict(
-    batch_size=8,
-    num_workers=1,
-    persistent_workers=True,
-    drop_last=False,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        metainfo=metainfo,
-        ann_file='annotations/instances_test.json',
-        data_prefix=dict(img='JPEGImages/'),
-        test_mode=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args))
+    val_dataloader, dataset=dict(val_dataloader['dataset'], ann_file='annotations/instances_test.json'))
 val_evaluator = dict(type='CocoMetric', ann_file=data_root + 'annotations/instances_val.json', metric='bbox',
                      format_only=False, backend_args=backend_args)
-test_evaluator = dict(type='CocoMetric', ann_file=data_root + 'annotations/instances_test.json', metric='bbox',
-                      format_only=False, backend_args=backend_args)
+test_evaluator = dict(val_evaluator, ann_file=data_root + 'annotations/instances_test.json')
