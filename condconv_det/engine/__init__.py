@@ -1,2 +1,2 @@
-"""Training-time components (hooks); importing registers them in mmdet's ``HOOKS``."""
-from . import hooks  # noqa: F401
+"""Training-time components (hooks, optimizer constructors); importing registers them."""
+from . import hooks, optimizers  # noqa: F401
