@@ -14,7 +14,7 @@ from .workspace import borrow_workspace, workspaces_usable
 
 def mixed_kernels_nbytes(routing_weights: Tensor, weight: Tensor) -> int:
     """Size in bytes of the ``B`` mixed kernels."""
-    return routing_weights.shape[0] * weight[0].numel() * weight.element_size()
+    return routing_weights.shape[0] * (weight.numel() // weight.shape[0]) * weight.element_size()
 
 
 def kernels_fit_workspace(x: Tensor, routing_weights: Tensor, weight: Tensor) -> bool:

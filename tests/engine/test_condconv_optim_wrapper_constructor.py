@@ -110,3 +110,27 @@ def test_bad_settings_are_refused(condconv: dict, message: str) -> None:
     _, cond = _pair()
     with pytest.raises(ValueError, match=message.replace('[', r'\[').replace(']', r'\]')):
         _build(cond, condconv)
+
+
+def test_bccd_lrmatched_config_scales_only_the_upcycled_backbone() -> None:
+    from pathlib import Path
+
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+
+    register_all_modules()
+    root = Path(__file__).resolve().parents[2]
+    cfg = Config.fromfile(root / 'configs/ssdlite/ssdlite_condconv-mobilenetv2-8e-imagenet-lrmatched_1xb8-12e_bccd.py')
+    model = MODELS.build(cfg.model)
+    optim = build_optim_wrapper(model, cfg.optim_wrapper)
+    base_lr, base_wd = cfg.optim_wrapper.optimizer.lr, cfg.optim_wrapper.optimizer.weight_decay
+    settings = {id(g['params'][0]): (g.get('lr', base_lr), g.get('weight_decay', base_wd))
+                for g in optim.optimizer.param_groups}
+    experts = {name: m for name, m in model.named_modules() if isinstance(m, CondConv2d)}
+    assert any(n.startswith('backbone.') for n in experts) and any(n.startswith('bbox_head.') for n in experts)
+    for name, module in experts.items():
+        expected = (base_lr * 8, base_wd / 8) if name.startswith('backbone.') else (base_lr, base_wd)
+        assert settings[id(module.weight)] == pytest.approx(expected), name
+    assert settings[id(model.backbone.conv1.conv.weight)] == pytest.approx((base_lr, base_wd))
