@@ -139,7 +139,7 @@ class CondConv2d(nn.Module):
             routing_weights = self.routing(x)
         else:
             self._check_routing_weights(routing_weights, x)
-        if not torch.is_autocast_enabled(x.device.type) and routing_weights.dtype != self.weight.dtype:
+        if routing_weights.dtype != self.weight.dtype and not torch.is_autocast_enabled(x.device.type):
             routing_weights = routing_weights.to(self.weight.dtype)
         padding = self.padding
         if self.padding_mode != 'zeros' and (padding[0] or padding[1]):

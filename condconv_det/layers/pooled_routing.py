@@ -10,6 +10,9 @@ import torch.nn as nn
 from torch import Tensor
 
 
+_FULL_PRECISION = (torch.float32, torch.float64)
+
+
 def _check_positive_int(name: str, value: object) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f'{name} must be a positive int, got {name}={value!r}')
@@ -46,6 +49,8 @@ class PooledLinearRouting(nn.Module):
             raise ValueError(f'routing input must be (B, {self.in_channels}, H, W) or (B, {self.in_channels}), '
                              f'got x.shape={tuple(x.shape)}')
         weight, bias = self.fc.weight, self.fc.bias
+        if weight.dtype in _FULL_PRECISION and not torch.is_autocast_enabled(x.device.type):  # the common case
+            return self._logits(x, weight, bias, weight.dtype)
         compute_dtype = torch.promote_types(weight.dtype, torch.float32)
         if torch.is_autocast_enabled(x.device.type):
             with torch.autocast(device_type=x.device.type, enabled=False):

@@ -8,6 +8,12 @@ one ResNet 3x3 (Yang et al., NeurIPS 2019: CondConv's extra cost should be only 
 Timings are medians of ``--repeats`` runs after warm-up; the variants of one case are timed round-robin (static,
 auto, grouped, static, ...) so that load changes on a shared machine hit all of them alike. Ratios are geometric
 means over the MobileNet shapes (the issue's targets) and, separately, over the ResNet shape.
+
+``limit`` is the paper's cost model measured on this machine: the static convolution plus, as separate ops, the
+routing function and the kernel mixing ``routing (B, E) @ experts (E, -1)`` (and, for f+b, their backward GEMMs),
+without running any per-example convolution. ``limit/st`` is therefore the least a CondConv layer can cost relative
+to the static layer here (at batch 1 the mixing reads all ``E`` experts, a memory-bound product), and ``auto/lim``
+how far the chosen strategy is from it.
 """
 import argparse
 import contextlib
@@ -118,6 +124,39 @@ def make_forward_backward(layer: nn.Module, x: torch.Tensor, routing: Optional[t
     return run
 
 
+class MixingLimit(nn.Module):
+    """The static conv plus CondConv's unavoidable extras as separate ops: routing (own or given) and the kernel
+    mixing ``r @ W`` (eq. 1). Its output is the static conv's; backward also runs the mixing's two GEMMs."""
+
+    def __init__(self, static: nn.Module, condconv: CondConv2d) -> None:
+        super().__init__()
+        self.static = static
+        self.condconv = condconv
+
+    def forward(self, x: torch.Tensor, routing: Optional[torch.Tensor] = None):
+        if routing is None:
+            routing = self.condconv.routing(x)
+        weight = self.condconv.weight
+        mixed = torch.mm(routing, weight.view(weight.shape[0], -1))
+        return self.static(x), mixed
+
+
+def make_limit_forward_backward(layer: MixingLimit, x: torch.Tensor, routing: Optional[torch.Tensor],
+                                grad: torch.Tensor) -> Callable[[], None]:
+    params = list(layer.parameters())
+    inputs = (x, ) if routing is None else (x, routing)
+    grad_mixed: List[torch.Tensor] = []
+
+    def run() -> None:
+        for tensor in params + list(inputs):
+            tensor.grad = None
+        y, mixed = layer(*inputs)
+        if not grad_mixed:
+            grad_mixed.append(torch.ones_like(mixed))
+        torch.autograd.backward([y, mixed], [grad, grad_mixed[0]])
+    return run
+
+
 def geomean(values: List[float]) -> float:
     return math.exp(sum(math.log(v) for v in values) / len(values)) if values else float('nan')
 
@@ -138,7 +177,8 @@ def main() -> None:
         print(f'gpu={torch.cuda.get_device_name(device)}')
     extra = list(args.extra_strategies)
     header = (f"{'case':20s} {'B':>2s} {'E':>2s} {'mode':4s} {'static':>8s} {'auto':>8s} {'grouped':>8s} "
-              + ''.join(f'{s:>14s}' for s in extra) + f" {'auto/st':>7s} {'grp/auto':>8s}  strategy")
+              + ''.join(f'{s:>14s}' for s in extra) + f" {'limit':>8s} {'auto/st':>7s} {'grp/auto':>8s} "
+              f"{'limit/st':>8s} {'auto/lim':>8s}  strategy")
     print(header)
     ratios: Dict[tuple, List[float]] = {}
     torch.manual_seed(0)
@@ -162,6 +202,7 @@ def main() -> None:
                                               num_experts=experts, strategy=name,
                                               routing_cfg=None if args.routing == 'shared' else
                                               dict(type='SigmoidRouting')).to(device, memory_format=memory_format)
+                layers['limit'] = MixingLimit(static, layers['auto'])
                 for layer in layers.values():
                     layer.eval()
                 modes = [('fwd', False)] + ([] if args.no_backward else [('f+b', True)])
@@ -176,7 +217,9 @@ def main() -> None:
                     for name, layer in layers.items():
                         layer_routing = None if name == 'static' else routing
                         plain = name == 'grouped'  # the plain trick: no reused buffers
-                        if backward:
+                        if name == 'limit' and backward:
+                            fns[name] = make_limit_forward_backward(layer, xg, layer_routing, grad)
+                        elif backward:
                             fns[name] = make_forward_backward(layer, xg, layer_routing, grad, plain)
                         else:
                             fns[name] = make_forward(layer, xg, layer_routing, plain)
@@ -186,15 +229,19 @@ def main() -> None:
                                              case.out_channels, device.type, backward, False, case.size**2)
                     auto_ratio = times['auto'] / times['static']
                     grouped_ratio = times['grouped'] / times['auto']
-                    ratios.setdefault((case.family, experts, batch, mode, 'auto/static'), []).append(auto_ratio)
-                    ratios.setdefault((case.family, experts, batch, mode, 'grouped/auto'), []).append(grouped_ratio)
+                    limit_ratio = times['limit'] / times['static']
+                    from_limit = times['auto'] / times['limit']
+                    for kind, value in (('auto/static', auto_ratio), ('grouped/auto', grouped_ratio),
+                                        ('limit/static', limit_ratio), ('auto/limit', from_limit)):
+                        ratios.setdefault((case.family, experts, batch, mode, kind), []).append(value)
                     release_workspaces()
                     print(f'{case.name:20s} {batch:2d} {experts:2d} {mode:4s} {times["static"]:8.3f} '
                           f'{times["auto"]:8.3f} {times["grouped"]:8.3f} '
                           + ''.join(f'{times[s]:14.3f}' if s in times else f"{'-':>14s}" for s in extra)
-                          + f' {auto_ratio:7.3f} {grouped_ratio:8.3f}  {chosen}', flush=True)
+                          + f' {times["limit"]:8.3f} {auto_ratio:7.3f} {grouped_ratio:8.3f} {limit_ratio:8.3f} '
+                          f'{from_limit:8.3f}  {chosen}', flush=True)
     print('\ngeometric means (auto/static: lower is better, 1 = no CondConv overhead; '
-          'grouped/auto: higher is better)')
+          'grouped/auto: higher is better; limit/static: static conv + routing + kernel mixing only)')
     for family in ('mobilenet', 'resnet'):
         for experts in args.experts:
             for batch in args.batch:
@@ -202,8 +249,10 @@ def main() -> None:
                 for mode in ('fwd', 'f+b'):
                     a = ratios.get((family, experts, batch, mode, 'auto/static'))
                     g = ratios.get((family, experts, batch, mode, 'grouped/auto'))
+                    lim = ratios.get((family, experts, batch, mode, 'limit/static'))
                     if a:
-                        cells.append(f'{mode} auto/static {geomean(a):.3f} grouped/auto {geomean(g):.3f}')
+                        cells.append(f'{mode} auto/static {geomean(a):.3f} grouped/auto {geomean(g):.3f} '
+                                     f'limit/static {geomean(lim):.3f}')
                 if cells:
                     print(f'{family:9s} E={experts:2d} B={batch:2d}: ' + ' | '.join(cells))
     target = [(8, 8, 'f+b', 'auto/static', '<=', 1.25), (8, 8, 'f+b', 'grouped/auto', '>=', 1.15),
