@@ -14,6 +14,10 @@ peak memory, MADDs and parameters; medians of repeated runs, ratios B/A printed 
   /proc/self/status, which sees torch's allocations; CUDA: ``torch.cuda.max_memory_allocated``). On CPU the process
   peak includes the ~0.4 GB of imported libraries; "above imports" subtracts the RSS measured after the imports,
   before the model is built.
+* Cost model of B (CPU or CUDA latency, timed in the same rounds): B with every ``CondConv2d`` running the static
+  convolution of its shape plus, as separate ops, its routing and the kernel mixing ``r @ W`` (eq. 1), i.e. the
+  paper's "extra cost = routing + mixing" measured on this machine; ``B/A`` cannot get below ``B model/A`` with any
+  strategy that materialises the mixed kernel. Skipped when B has no CondConv2d.
 * MADDs (one multiply-add = one MADD, BN folded, per image at ``--shape``) and parameters:
   ``condconv_det.analysis.get_madds`` (mmengine's flop counter + CondConv routing/mixing handles).
 """
@@ -114,6 +118,34 @@ def inference_fn(model: torch.nn.Module, shape: Tuple[int, int], device: torch.d
             model(inputs, data_samples, mode='tensor')
 
     return run
+
+
+def _cost_model_forward(self, x: torch.Tensor, routing_weights: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """``CondConv2d.forward`` replaced by routing + kernel mixing (result unused) + a static conv of the same shape."""
+    if routing_weights is None:
+        routing_weights = self.routing(x)
+    torch.mm(routing_weights, self.weight.view(self.num_experts, -1))
+    if self.bias is not None:
+        torch.mm(routing_weights, self.bias)
+    return torch.nn.functional.conv2d(x, self.static_kernel, self.static_bias, self.stride, self.padding,
+                                      self.dilation, self.groups)
+
+
+def cost_model_of(model: torch.nn.Module) -> Optional[torch.nn.Module]:
+    """A copy of ``model`` whose CondConv2d layers run ``_cost_model_forward``; ``None`` without CondConv2d."""
+    import copy
+    import types
+
+    from condconv_det.layers import CondConv2d
+    clone = copy.deepcopy(model)
+    found = False
+    for module in clone.modules():
+        if isinstance(module, CondConv2d):
+            found = True
+            module.static_kernel = module.weight.detach()[0].clone()
+            module.static_bias = None if module.bias is None else module.bias.detach()[0].clone()
+            module.forward = types.MethodType(_cost_model_forward, module)
+    return clone if found else None
 
 
 class TensorForward(torch.nn.Module):
@@ -280,8 +312,11 @@ def main() -> None:
     for name, model in models.items():
         stats[name].update(complexity(model, shape, device))
 
-    latency = time_round_robin({name: inference_fn(m, shape, device) for name, m in models.items()},
-                               args.repeats, args.warmup, device)
+    latency_fns = {name: inference_fn(m, shape, device) for name, m in models.items()}
+    cost_model = cost_model_of(models['B'])
+    if cost_model is not None:
+        latency_fns['B model'] = inference_fn(cost_model, shape, device)
+    latency = time_round_robin(latency_fns, args.repeats, args.warmup, device)
     train = time_round_robin({name: train_step_fn(m, args.train_batch, shape) for name, m in models.items()},
                              args.train_repeats or args.repeats, args.warmup, device)
     paired = dict(latency_ms=paired_ratio(latency), train_ms=paired_ratio(train))
@@ -290,7 +325,8 @@ def main() -> None:
         stats[name]['latency_min_ms'] = min(latency[name])
         stats[name]['train_ms'] = median(train[name])
         stats[name]['train_min_ms'] = min(train[name])
-    del models
+    model_latency = median(latency['B model']) if cost_model is not None else None
+    del models, cost_model
 
     if not args.no_memory:
         for name, path in configs.items():
@@ -330,6 +366,9 @@ def main() -> None:
         print(f'{label:{width}}  {ratio:8.3f}{target}')
         if key in paired:
             print(f'{"  (median of paired B_i/A_i)":{width}}  {paired[key]:8.3f}')
+        if key == 'latency_ms' and model_latency is not None:
+            print(f'{"  (cost model of B)/A":{width}}  {model_latency / stats["A"][key]:8.3f}   '
+                  f'({model_latency:.3f} ms: static convs + routing + kernel mixing)')
 
 
 if __name__ == '__main__':
