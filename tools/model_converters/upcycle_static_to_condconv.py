@@ -65,6 +65,10 @@ def main() -> None:
         cfg = dict(type=args.backbone, num_experts=args.num_experts, **json.loads(args.kwargs))
     out = upcycle_checkpoint(args.src, args.dst, cfg, args.prefix, args.noise_std, args.seed)
     print(f'saved {len(out)} tensors to {args.dst} (key prefix {args.prefix!r}, backbone {cfg})')
+    print("train it with optim_wrapper=dict(constructor='CondConvOptimWrapperConstructor', paramwise_cfg=dict("
+          "condconv=dict(expert_lr_mult='num_experts', expert_decay_mult='1/num_experts', module_prefixes=("
+          f"'{args.prefix.rstrip('.')}',)))): at the uniform start routing the upcycled experts otherwise learn "
+          f"{args.num_experts if not args.config else 'E'} times slower than the static kernels (README, BCCD)")
 
 
 if __name__ == '__main__':

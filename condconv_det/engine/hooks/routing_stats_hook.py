@@ -117,9 +117,11 @@ class RoutingStatsHook(Hook):
             f'RoutingStatsHook: CondConv routing has collapsed in {len(collapsed)}/{total} routing modules at iter '
             f'{iteration + 1}: the std of the routing weights across the {batch} examples of the batch is below '
             f'{self.collapse_std:g}, so every example uses the same expert mix and these CondConvs act as static '
-            f'convolutions ({shown}). Things to try: keep weight decay off the routing FCs '
-            "(optim_wrapper.paramwise_cfg=dict(custom_keys={'routing': dict(decay_mult=0.)})) or give them a larger "
-            'lr (lr_mult); lower the routing dropout; if the weights sit at 0 or 1 (see train/routing/*/near0, '
+            f'convolutions ({shown}). Things to try: keep weight decay off the routing FCs or give them a larger '
+            "lr (optim_wrapper=dict(constructor='CondConvOptimWrapperConstructor', paramwise_cfg=dict(condconv=dict("
+            "routing_decay_mult=0., routing_lr_mult=10.)))); for an upcycled model, expert_lr_mult='num_experts', "
+            "expert_decay_mult='1/num_experts' there, else its experts learn E times slower than the static kernels "
+            'they copy; lower the routing dropout; if the weights sit at 0 or 1 (see train/routing/*/near0, '
             'near1) the sigmoid has saturated: lower the lr or lengthen the warm-up; try SoftmaxRouting with '
             'RoutingTemperatureHook (starts near-uniform and anneals); fewer experts; or initialise the experts '
             'from a trained static model (upcycling) instead of from scratch.')
