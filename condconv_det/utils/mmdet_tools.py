@@ -18,7 +18,10 @@ def run_mmdet_tool(name: str) -> None:
     """Run mmdet's ``tools/<name>`` as ``__main__`` with the current ``sys.argv``, condconv_det registered.
 
     Importing condconv_det first registers the plugin's modules and the checkpoint-loading allow-list, so configs,
-    ``--resume`` and ``CHECKPOINT`` arguments work exactly as with mmdet's tools.
+    ``--resume`` and ``CHECKPOINT`` arguments work exactly as with mmdet's tools. glibc's malloc is tuned for
+    CondConv's large CPU tensors first (``cpu_allocator``; ``CONDCONV_NO_MALLOC_TUNING=1`` keeps the defaults).
     """
+    from .cpu_allocator import tune_glibc_malloc
+    tune_glibc_malloc()
     import condconv_det  # noqa: F401
     runpy.run_path(mmdet_tool_path(name), run_name='__main__')

@@ -74,6 +74,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--timer', choices=['wall', 'process'], default='wall',
                         help='wall: perf_counter; process: CPU time of this process (user+sys, page faults included), '
                         'robust to other jobs on a shared machine; meaningful with --threads 1 on CPU')
+    parser.add_argument('--malloc', choices=['tuned', 'default'], default='tuned',
+                        help="tuned: condconv_det.utils.tune_glibc_malloc() first, as tools/train.py and test.py do "
+                        "(large CPU buffers reused, not re-mmapped); default: glibc's defaults")
     parser.add_argument('--routing', choices=['own', 'shared'], default='own',
                         help="own: each CondConv2d runs its routing function (GAP + FC + sigmoid), the worst case; "
                         "shared: routing weights (B, E) are given, as a block shares them between its convs")
@@ -164,6 +167,9 @@ def geomean(values: List[float]) -> float:
 
 def main() -> None:
     args = parse_args()
+    if args.malloc == 'tuned':
+        from condconv_det.utils.cpu_allocator import tune_glibc_malloc
+        tune_glibc_malloc()
     if args.device == 'cuda' and not torch.cuda.is_available():
         raise SystemExit('--device cuda: this torch build / machine has no CUDA device')
     if args.threads:
@@ -171,7 +177,7 @@ def main() -> None:
     device = torch.device(args.device)
     memory_format = torch.channels_last if args.channels_last else torch.contiguous_format
     cases = [c for c in CASES if args.cases is None or any(s in c.name for s in args.cases)]
-    print(f'device={device} threads={torch.get_num_threads()} torch={torch.__version__} '
+    print(f'device={device} threads={torch.get_num_threads()} malloc={args.malloc} torch={torch.__version__} '
           f'channels_last={args.channels_last} routing={args.routing} repeats={args.repeats} timer={args.timer} '
           '(median ms)')
     if device.type == 'cuda':

@@ -54,6 +54,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--train-batch', type=int, default=8)
     parser.add_argument('--threads', type=int, default=None, help='torch.set_num_threads (CPU)')
     parser.add_argument('--no-memory', action='store_true', help='skip the peak-memory subprocesses')
+    parser.add_argument('--malloc', choices=['tuned', 'default'], default='tuned',
+                        help="tuned: condconv_det.utils.tune_glibc_malloc() first, as tools/train.py and test.py do "
+                        "(large CPU buffers reused, not re-mmapped); default: glibc's defaults")
     parser.add_argument('--memory-worker', choices=['train', 'infer'], default=None, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -259,6 +262,7 @@ def measure_memory(config: str, mode: str, args: argparse.Namespace, shape: Tupl
            '--warmup', str(args.warmup)]
     if args.threads:
         cmd += ['--threads', str(args.threads)]
+    cmd += ['--malloc', args.malloc]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=os.getcwd())
     for line in proc.stdout.splitlines():
         if line.startswith('MEMORY_RESULT '):
@@ -292,6 +296,9 @@ def complexity(model: torch.nn.Module, shape: Tuple[int, int], device: torch.dev
 
 def main() -> None:
     args = parse_args()
+    if args.malloc == 'tuned':
+        from condconv_det.utils.cpu_allocator import tune_glibc_malloc
+        tune_glibc_malloc()
     if args.memory_worker:
         memory_worker(args)
         return
@@ -303,7 +310,7 @@ def main() -> None:
     shape = tuple(args.shape) if args.shape else config_input_shape(cfgs['A'])
     models = {name: build_detector(cfg, device) for name, cfg in cfgs.items()}
 
-    print(f'device={args.device} threads={torch.get_num_threads()} shape={shape[0]}x{shape[1]} '
+    print(f'device={args.device} threads={torch.get_num_threads()} malloc={args.malloc} shape={shape[0]}x{shape[1]} '
           f'train_batch={args.train_batch} repeats={args.repeats} warmup={args.warmup} torch={torch.__version__}')
     for name, path in configs.items():
         print(f'{name}: {path}')
