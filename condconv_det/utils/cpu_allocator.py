@@ -7,7 +7,7 @@ where the static network's never do: a CondConv-8e 3x3 512->512 layer at batch 1
 defaults and 23 ms with ``tune_glibc_malloc()`` (``tools/analysis/benchmark_condconv.py``; the ratios in README.md
 compare both settings). The settings keep freed memory in the process heap for reuse (the resident size stays at
 its peak instead of shrinking, and the heap grows by a few blocks before it settles, since ``posix_memalign`` asks
-a little more than a freed block of the same tensor size holds): +2% peak RSS for that layer's training, +3-11% for
+a little more than a freed block of the same tensor size holds): +2% peak RSS for that layer's training, +5-11% for
 SSDLite training steps. That suits training and benchmark processes.
 """
 import ctypes
