@@ -28,7 +28,8 @@ print(tuned, faults() - before)
 
 def _probe(mode: str, env: dict = None) -> tuple:
     import os
-    out = subprocess.run([sys.executable, '-c', PROBE, mode, cpu_allocator.__file__], capture_output=True, text=True, check=True,
+    command = [sys.executable, '-c', PROBE, mode, cpu_allocator.__file__]
+    out = subprocess.run(command, capture_output=True, text=True, check=True,
                          env={**os.environ, **(env or {})}).stdout.split()
     return out[0], int(out[1])
 

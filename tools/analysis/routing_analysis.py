@@ -145,7 +145,8 @@ def format_report(summary: Dict[str, Any]) -> str:
         if 'spearman_depth_epsilon_squared' in trend:
             rho = trend['spearman_depth_epsilon_squared']
             lines.append(f"{part}: {trend['layers']} layers, eta² shallow half "
-                         f"{trend['shallow_half_mean_eta_squared']:.3f} vs deep half {trend['deep_half_mean_eta_squared']:.3f}; Spearman(depth, epsilon²) = "
+                         f"{trend['shallow_half_mean_eta_squared']:.3f} vs deep half "
+                         f"{trend['deep_half_mean_eta_squared']:.3f}; Spearman(depth, epsilon²) = "
                          f"{'n/a' if rho is None else f'{rho:.2f}'}")
     return '\n'.join(lines)
 
