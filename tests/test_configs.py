@@ -8,7 +8,7 @@ import pytest
 import torch
 from mmengine.config import Config, ConfigDict
 
-from condconv_det.utils import without_pretrained
+from condconv_det.utils import fixed_input_size, without_pretrained
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG_DIR = ROOT / 'configs'
@@ -29,14 +29,7 @@ def load_config(config_path: Path) -> Config:
 
 def pipeline_image_size(cfg: Config) -> Tuple[int, int]:
     """(H, W) of the test pipeline's fixed-size ``Resize`` (the SSDs' input size), else a small square."""
-    dataset = cfg.test_dataloader.dataset
-    while 'pipeline' not in dataset and 'dataset' in dataset:
-        dataset = dataset.dataset
-    for step in dataset.get('pipeline', []):
-        if step['type'] == 'Resize' and not step.get('keep_ratio', False) and 'scale' in step:
-            width, height = step['scale']
-            return int(height), int(width)
-    return FALLBACK_IMAGE_SIZE, FALLBACK_IMAGE_SIZE
+    return fixed_input_size(cfg) or (FALLBACK_IMAGE_SIZE, FALLBACK_IMAGE_SIZE)
 
 
 def tiny_batch(cfg: Config) -> dict:

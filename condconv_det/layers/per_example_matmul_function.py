@@ -30,14 +30,7 @@ class PerExampleMatmulFunction(torch.autograd.Function):
         ctx.groups, ctx.rows_layout = groups, rows_layout
         ctx.save_for_backward(x_mat, routing_weights, weight, bias)
         kernels = _kernel_matrices(routing_weights, weight, groups, 'matmul.kernels')
-        biases = mix_expert_biases(routing_weights, bias)
-        if rows_layout:
-            if biases is None:
-                return torch.bmm(x_mat, kernels.transpose(1, 2))
-            return torch.baddbmm(biases.unsqueeze(1), x_mat, kernels.transpose(1, 2))
-        if biases is None:
-            return torch.bmm(kernels, x_mat)
-        return torch.baddbmm(biases.view(kernels.shape[0], kernels.shape[1], 1), kernels, x_mat)
+        return apply_kernel_matrices(x_mat, kernels, mix_expert_biases(routing_weights, bias), rows_layout)
 
     @staticmethod
     def backward(ctx, grad_y: Tensor) -> Tuple[Optional[Tensor], ...]:
@@ -75,6 +68,18 @@ class PerExampleMatmulFunction(torch.autograd.Function):
             if need_bias:
                 grad_bias = torch.mm(routing_weights.t(), grad_mixed_bias)
         return grad_x, grad_routing, grad_weight, grad_bias, None, None
+
+
+def apply_kernel_matrices(x_mat: Tensor, kernels: Tensor, biases: Optional[Tensor], rows_layout: bool) -> Tensor:
+    """``K @ x + b`` per (example, group): ``kernels (B*g, out/g, K)``, ``biases (B, out)`` or ``None``;
+    ``x_mat`` as ``cols (B*g, K, L)`` gives ``(B*g, out/g, L)``, as ``rows (B, L, K)`` (``rows_layout``) ``(B, L, out)``."""
+    if rows_layout:
+        if biases is None:
+            return torch.bmm(x_mat, kernels.transpose(1, 2))
+        return torch.baddbmm(biases.unsqueeze(1), x_mat, kernels.transpose(1, 2))
+    if biases is None:
+        return torch.bmm(kernels, x_mat)
+    return torch.baddbmm(biases.view(kernels.shape[0], kernels.shape[1], 1), kernels, x_mat)
 
 
 def _to_weight_layout(grad_flat: Tensor, weight: Tensor) -> Tensor:

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .kernel_mixing import kernels_fit_workspace, mix_expert_biases, mix_expert_kernels, mixed_kernels_nbytes
-from .per_example_matmul_function import PerExampleMatmulFunction
+from .per_example_matmul_function import PerExampleMatmulFunction, apply_kernel_matrices
 from .workspace import workspaces_usable
 
 # Workspace slot of the mixed kernels of the no_grad strategies (see ``workspace``); ``None`` = fresh tensor.
@@ -40,14 +40,7 @@ def _per_example_matmul(x_mat: Tensor, routing_weights: Tensor, weight: Tensor, 
         return PerExampleMatmulFunction.apply(x_mat, routing_weights, weight, bias, groups, rows_layout)
     batch, out_channels = routing_weights.shape[0], weight.shape[1]
     kernels = mix_expert_kernels(routing_weights, weight, slot).reshape(batch * groups, out_channels // groups, -1)
-    biases = mix_expert_biases(routing_weights, bias)
-    if rows_layout:
-        if biases is None:
-            return torch.bmm(x_mat, kernels.transpose(1, 2))
-        return torch.baddbmm(biases.unsqueeze(1), x_mat, kernels.transpose(1, 2))
-    if biases is None:
-        return torch.bmm(kernels, x_mat)
-    return torch.baddbmm(biases.view(batch * groups, out_channels // groups, 1), kernels, x_mat)
+    return apply_kernel_matrices(x_mat, kernels, mix_expert_biases(routing_weights, bias), rows_layout)
 
 
 class ConvGeometry(NamedTuple):

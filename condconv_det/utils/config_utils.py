@@ -1,5 +1,5 @@
 """Helpers for working with mmengine config nodes."""
-from typing import Any
+from typing import Any, Optional, Tuple
 
 
 def without_pretrained(node: Any) -> Any:
@@ -18,3 +18,16 @@ def without_pretrained(node: Any) -> Any:
     if isinstance(node, (list, tuple)):
         return type(node)(without_pretrained(v) for v in node)
     return node
+
+
+def fixed_input_size(cfg: Any) -> Optional[Tuple[int, int]]:
+    """(H, W) of the test pipeline's fixed-size ``Resize`` (no ``keep_ratio``), looking through dataset wrappers;
+    ``None`` when the pipeline has none (e.g. keep-ratio detectors)."""
+    dataset = cfg.test_dataloader.dataset
+    while 'pipeline' not in dataset and 'dataset' in dataset:
+        dataset = dataset.dataset
+    for step in dataset.get('pipeline', []):
+        if step['type'] == 'Resize' and not step.get('keep_ratio', False) and 'scale' in step:
+            width, height = step['scale']
+            return int(height), int(width)
+    return None

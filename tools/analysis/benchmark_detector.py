@@ -72,14 +72,8 @@ def load_config(path: str):
 
 def config_input_shape(cfg) -> Tuple[int, int]:
     """(H, W) of the test pipeline's fixed-size Resize, else ``FALLBACK_SHAPE``."""
-    dataset = cfg.test_dataloader.dataset
-    while 'pipeline' not in dataset and 'dataset' in dataset:
-        dataset = dataset.dataset
-    for step in dataset.get('pipeline', []):
-        if step['type'] == 'Resize' and not step.get('keep_ratio', False) and 'scale' in step:
-            width, height = step['scale']
-            return int(height), int(width)
-    return FALLBACK_SHAPE
+    from condconv_det.utils import fixed_input_size
+    return fixed_input_size(cfg) or FALLBACK_SHAPE
 
 
 def build_detector(cfg, device: torch.device) -> torch.nn.Module:
