@@ -72,7 +72,8 @@ class PerExampleMatmulFunction(torch.autograd.Function):
 
 def apply_kernel_matrices(x_mat: Tensor, kernels: Tensor, biases: Optional[Tensor], rows_layout: bool) -> Tensor:
     """``K @ x + b`` per (example, group): ``kernels (B*g, out/g, K)``, ``biases (B, out)`` or ``None``;
-    ``x_mat`` as ``cols (B*g, K, L)`` gives ``(B*g, out/g, L)``, as ``rows (B, L, K)`` (``rows_layout``) ``(B, L, out)``."""
+    ``x_mat`` as ``cols (B*g, K, L)`` gives ``(B*g, out/g, L)``, as ``rows (B, L, K)`` (``rows_layout``)
+    ``(B, L, out)``."""
     if rows_layout:
         if biases is None:
             return torch.bmm(x_mat, kernels.transpose(1, 2))
