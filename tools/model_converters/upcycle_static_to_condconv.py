@@ -26,7 +26,8 @@ def upcycle_checkpoint(src: str,
                        backbone_cfg: Dict,
                        prefix: str = 'backbone.',
                        noise_std: float = 0.,
-                       seed: Optional[int] = 0) -> Dict:
+                       seed: Optional[int] = 0,
+                       routing_init_scale: float = 0.) -> Dict:
     """Upcycle ``src`` into the CondConv backbone built from ``backbone_cfg`` and save ``{'state_dict', 'meta'}``."""
     from mmdet.registry import MODELS
     ckpt = torch.load(src, map_location='cpu', weights_only=True)
@@ -39,9 +40,11 @@ def upcycle_checkpoint(src: str,
         cfg['num_classes'] = static['classifier.fc.weight'].shape[0]
     model = MODELS.build(cfg)
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
-    upcycled = upcycle_state_dict(static, model, noise_std=noise_std, generator=generator)
+    upcycled = upcycle_state_dict(static, model, noise_std=noise_std, generator=generator,
+                                  routing_init_scale=routing_init_scale)
     meta = dict(source=osp.basename(src), converter='upcycle_static_to_condconv', key_prefix=prefix,
-                backbone_cfg=json.dumps({k: v for k, v in cfg.items()}, default=str), noise_std=noise_std)
+                backbone_cfg=json.dumps({k: v for k, v in cfg.items()}, default=str), noise_std=noise_std,
+                routing_init_scale=routing_init_scale)
     torch.save(dict(state_dict={prefix + k: v for k, v in upcycled.items()}, meta=meta), dst)
     return upcycled
 
@@ -55,6 +58,8 @@ def main() -> None:
     parser.add_argument('--num-experts', type=int, default=8)
     parser.add_argument('--kwargs', default='{}', help='extra backbone arguments as JSON')
     parser.add_argument('--noise-std', type=float, default=0., help='zero-mean expert noise, relative to kernel std')
+    parser.add_argument('--routing-init-scale', type=float, default=0.,
+                        help="routing weights at this fraction of nn.Linear's default init (0: exact function)")
     parser.add_argument('--prefix', default='backbone.', help='key prefix of SRC (stripped) and DST (added)')
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args()
@@ -63,7 +68,7 @@ def main() -> None:
         cfg = Config.fromfile(args.config).model.backbone.to_dict()
     else:
         cfg = dict(type=args.backbone, num_experts=args.num_experts, **json.loads(args.kwargs))
-    out = upcycle_checkpoint(args.src, args.dst, cfg, args.prefix, args.noise_std, args.seed)
+    out = upcycle_checkpoint(args.src, args.dst, cfg, args.prefix, args.noise_std, args.seed, args.routing_init_scale)
     print(f'saved {len(out)} tensors to {args.dst} (key prefix {args.prefix!r}, backbone {cfg})')
     print("train it with optim_wrapper=dict(constructor='CondConvOptimWrapperConstructor', paramwise_cfg=dict("
           "condconv=dict(expert_lr_mult='num_experts', expert_decay_mult='1/num_experts', module_prefixes=("

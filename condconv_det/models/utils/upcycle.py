@@ -7,7 +7,9 @@ the experts are set to ``W / Σ_i r_i`` where ``Σ_i r_i`` is measured on the in
 function with a constant output (softmax: ``1``; sigmoid with ``E = 1``: ``σ(0) = 0.5``) upcycles exactly.
 
 Optional symmetry-breaking noise ``W_i = W / Σr + ε_i`` uses zero-mean noise over the experts (``Σ_i ε_i = 0``), so
-with the uniform initial routing the mixed kernel is still exactly ``W``.
+with the uniform initial routing the mixed kernel is still exactly ``W``. ``routing_init_scale > 0`` instead starts
+the routing weights ``R`` at that fraction of PyTorch's default ``nn.Linear`` initialisation (``U(±1/sqrt(C))``):
+routing then differs per image from the first step, at the price of the exact function at initialisation.
 """
 import copy
 import math
@@ -66,7 +68,8 @@ def upcycle_state_dict(static_state_dict: Mapping[str, Tensor],
                        condconv_model: nn.Module,
                        noise_std: float = 0.,
                        generator: Optional[torch.Generator] = None,
-                       strict: bool = True) -> 'OrderedDict[str, Tensor]':
+                       strict: bool = True,
+                       routing_init_scale: float = 0.) -> 'OrderedDict[str, Tensor]':
     """State dict for ``condconv_model`` whose function equals the static network's at initialisation.
 
     Args:
@@ -75,7 +78,11 @@ def upcycle_state_dict(static_state_dict: Mapping[str, Tensor],
         condconv_model: the CondConv network; its routing modules are re-initialised in place to a constant.
         noise_std: std of the zero-mean (over experts) noise, relative to each kernel's std; 0 = exact copies.
         strict: raise on static keys the CondConv model lacks (else they are dropped).
+        routing_init_scale: routing weights ``R ~ scale · U(±1/sqrt(C))`` instead of 0 (biases keep the uniform
+            constant); 0 keeps the network's function exactly.
     """
+    if routing_init_scale < 0:
+        raise ValueError(f'routing_init_scale must be >= 0, got {routing_init_scale}')
     cond_convs = {n for n, m in condconv_model.named_modules() if isinstance(m, CondConv2d)}
     routing_sum = None
     routing_prefixes: Set[str] = set()
@@ -87,6 +94,8 @@ def upcycle_state_dict(static_state_dict: Mapping[str, Tensor],
             raise RuntimeError('routing functions with different constant sums cannot be upcycled together')
         routing_sum = s
         routing_prefixes.add(name + '.')
+        if routing_init_scale > 0:
+            _perturb_routing_weights(routing, routing_init_scale, generator)
     scale = 1. / routing_sum if routing_sum else 1.
 
     target = condconv_model.state_dict()
@@ -112,6 +121,15 @@ def upcycle_state_dict(static_state_dict: Mapping[str, Tensor],
         else:
             raise ValueError(f'{key}: static shape {tuple(src.shape)} does not fit {tuple(ref.shape)}')
     return out
+
+
+def _perturb_routing_weights(routing: nn.Module, scale: float, generator: Optional[torch.Generator]) -> None:
+    """``R ~ scale · U(-1/sqrt(C), 1/sqrt(C))`` for every linear layer of a routing module (biases unchanged)."""
+    with torch.no_grad():
+        for linear in (m for m in routing.modules() if isinstance(m, nn.Linear)):
+            bound = scale / math.sqrt(linear.in_features)
+            noise = torch.rand(linear.weight.shape, generator=generator, dtype=linear.weight.dtype) * 2 - 1
+            linear.weight.copy_(noise * bound)
 
 
 def _owner_num_experts(model: nn.Module, owner: str, cond_convs: Set[str]) -> int:

@@ -146,3 +146,26 @@ def test_upcycle_tool_round_trip_with_backbone_prefix(tmp_path):
     x = torch.randn(1, 3, 96, 96)
     with torch.no_grad():
         assert_same_outputs(cond(x), static(x))
+
+
+def test_routing_init_scale_starts_routing_that_varies_per_image_near_the_static_function():
+    static, cond = _pair(dict(type='CondConvMobileNetV2', out_indices=(7, )), 8)
+    upcycle_model(static, cond)  # exact reference first
+    x = torch.randn(4, 3, 96, 96)
+    with torch.no_grad():
+        exact = cond(x)[0]
+    sd = upcycle_state_dict(static.state_dict(), cond, noise_std=0.1, generator=torch.Generator().manual_seed(0),
+                            routing_init_scale=0.1)
+    cond.load_state_dict(sd)
+    fc = cond.layer5[0].routing.fc
+    bound = 0.1 / math.sqrt(fc.in_features)
+    assert 0 < fc.weight.abs().max().item() <= bound
+    assert math.isclose(8 * torch.sigmoid(fc.bias[0]).item(), 1., rel_tol=1e-6)  # biases keep the uniform start
+    with torch.no_grad():
+        routing = cond.layer5[0].routing(torch.rand(4, fc.in_features, 5, 5) * 6)
+        out = cond(x)[0]
+    assert routing.std(dim=0).max() > 1e-4  # differs per input from the first step
+    relative = ((out - exact).norm() / exact.norm()).item()
+    assert 0 < relative < 0.2, relative  # near, not equal to, the static function
+    with pytest.raises(ValueError, match='routing_init_scale must be >= 0'):
+        upcycle_state_dict(static.state_dict(), cond, routing_init_scale=-1.)
