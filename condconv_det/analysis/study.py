@@ -28,7 +28,7 @@ CONDITION_KEYS = {'name', 'config', 'cfg_options', 'seeds', 'routing_analysis', 
 METRICS = ('test_mAP', 'test_mAP50', 'val_mAP', 'val_mAP50', 'final_loss', 'train_minutes', 'backbone_routing_std',
            'head_routing_std', 'backbone_constant_fraction', 'backbone_eta2', 'head_eta2')
 RESULT_COLUMNS = ('condition', 'seed', 'status') + METRICS + ('checkpoint', 'log', 'error')
-COST_COLUMNS = ('condition', 'madds_g', 'params_m', 'latency_ms', 'latency_ratio')
+COST_COLUMNS = ('condition', 'madds_g', 'params_m', 'latency_ms', 'latency_ratio', 'error')
 
 
 class StudyError(ValueError):
@@ -171,7 +171,7 @@ def summarise(study: Study, rows: Sequence[Dict[str, str]], costs: Sequence[Dict
         for metric in METRICS:
             entry[metric] = mean_std([r.get(metric) for r in ok])
         cost = cost_by.get(condition.name, {})
-        for key in COST_COLUMNS[1:]:
+        for key in COST_COLUMNS[1:-1]:
             entry[key] = _number(cost.get(key))
         summary.append(entry)
     variances = [(e['test_mAP'][1] ** 2, e['test_mAP'][2] - 1) for e in summary if e['test_mAP'][2] >= 2]

@@ -123,6 +123,7 @@ def test_study_runs_resumes_after_a_kill_and_tabulates_the_runs_own_metrics(tmp_
     costs = {r['condition']: r for r in _rows(tmp_path / 'results/cost.csv')}
     assert float(costs['static']['latency_ratio']) == pytest.approx(1.0)
     assert float(costs['condconv']['params_m']) > 3 * float(costs['static']['params_m'])
+    assert costs["broken"]["latency_ratio"] == "" and "out_indices" in costs["broken"]["error"]
 
     again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and '0 runs to do' in again.stdout + again.stderr

@@ -182,7 +182,8 @@ def run_one(study: Study, condition: Condition, seed: int, threads: int) -> Dict
 
 # ------------------------------------------------------------------------------------------------------ cost
 def measure_costs(study: Study, threads: int, repeats: int) -> List[Dict[str, Any]]:
-    """MADDs, params and batch-1 latency of every condition, timed round-robin in this process."""
+    """MADDs, params and batch-1 latency of every condition, timed round-robin in this process; a condition whose
+    model does not build gets its error instead (and no ratio)."""
     import torch
 
     from condconv_det.utils.cpu_allocator import tune_glibc_malloc
@@ -191,20 +192,29 @@ def measure_costs(study: Study, threads: int, repeats: int) -> List[Dict[str, An
     tune_glibc_malloc()
     torch.set_num_threads(threads)
     device = torch.device('cpu')
-    models, fns, rows = {}, {}, []
+    fns, rows = {}, []
     for condition in study.conditions:
-        cfg = bench.load_config(condition.config)
-        cfg.merge_from_dict(copy.deepcopy(condition.cfg_options))
-        shape = bench.config_input_shape(cfg)
-        models[condition.name] = bench.build_detector(cfg, device)
-        stats = bench.complexity(models[condition.name], shape, device)
-        rows.append(dict(condition=condition.name, madds_g=stats['madds'] / 1e9, params_m=stats['params'] / 1e6))
-        fns[condition.name] = bench.inference_fn(models[condition.name], shape, device)
+        row: Dict[str, Any] = dict(condition=condition.name)
+        rows.append(row)
+        try:
+            cfg = bench.load_config(condition.config)
+            cfg.merge_from_dict(copy.deepcopy(condition.cfg_options))
+            shape = bench.config_input_shape(cfg)
+            model = bench.build_detector(cfg, device)
+        except Exception as error:
+            row['error'] = f'{type(error).__name__}: {error}'
+            log(f'cost of {condition.name} not measured: {row["error"]}')
+            continue
+        stats = bench.complexity(model, shape, device)
+        row.update(madds_g=stats['madds'] / 1e9, params_m=stats['params'] / 1e6)
+        fns[condition.name] = bench.inference_fn(model, shape, device)
     samples = bench.time_round_robin(fns, repeats, warmup=3, device=device)
-    base = bench.median(samples[study.conditions[0].name])
+    first = study.conditions[0].name
     for row in rows:
-        row['latency_ms'] = bench.median(samples[row['condition']])
-        row['latency_ratio'] = row['latency_ms'] / base
+        if row['condition'] in samples:
+            row['latency_ms'] = bench.median(samples[row['condition']])
+            if first in samples:
+                row['latency_ratio'] = row['latency_ms'] / bench.median(samples[first])
     return rows
 
 
