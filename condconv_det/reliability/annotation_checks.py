@@ -29,6 +29,13 @@ NOTE_REASONS = {
     'image_not_rgb': 'grayscale/RGBA/palette images (LoadImageFromFile converts them to 3-channel BGR)',
     'box_crowd': 'crowd boxes (iscrowd=1: used as ignore regions, not as targets)',
     'image_only_invalid_boxes': 'training images whose boxes were all skipped (kept, trained as background only)',
+    'eval_class_without_boxes': "classes without any box in this validation/test file (left out of COCO's mAP, which "
+                                'averages over the classes present; their per-class AP is nan)',
+    'eval_image_without_boxes': 'validation/test images without any box (evaluated as background: every detection '
+                                'on them counts as a false positive)',
+    'eval_file_without_boxes': 'validation/test files without a single box (COCO mAP is -1, i.e. undefined: only '
+                               'format_only=True, e.g. for a test server, is meaningful; to evaluate, use a file '
+                               'with boxes)',
 }
 
 
@@ -178,6 +185,7 @@ def _check_boxes(data: dict, report: CheckReport, images: Dict[Any, dict], cat_n
     unknown_image, unknown_cat, bad_bbox, no_area, dup_ids = [], [], [], [], []
     wanted = None if classes is None else set(classes)
     with_valid_box, with_any_box = set(), set()
+    boxes_per_class: Counter = Counter()
     seen_ids = set()
     for ann in data['annotations']:
         if not isinstance(ann, dict):
@@ -203,6 +211,7 @@ def _check_boxes(data: dict, report: CheckReport, images: Dict[Any, dict], cat_n
             continue
         if wanted is None or cat_names[ann['category_id']] in wanted:
             with_any_box.add(ann['image_id'])  # mmdet's filter_empty_gt looks at this, not at box validity
+            boxes_per_class[cat_names[ann['category_id']]] += 1
         where = f'ann {ann_id} in {img["file_name"]}: bbox {bbox}'
         x, y, w, h = bbox
         inter_w = max(0, min(x + w, img['width']) - max(x, 0))
@@ -240,15 +249,23 @@ def _check_boxes(data: dict, report: CheckReport, images: Dict[Any, dict], cat_n
                      'Fix: add "area": w * h.')
     if dup_ids:
         report.error(f'duplicate annotation ids {_examples(dup_ids)}. Fix: give every annotation a unique id.')
-    if not test_mode:
-        for img_id, img in images.items():
-            if img_id not in with_any_box:
-                report.skip('image_without_boxes', f'{img["file_name"]} (id {img_id})')
-            elif img_id not in with_valid_box:
-                report.note('image_only_invalid_boxes', f'{img["file_name"]} (id {img_id})')
-        if images and not with_valid_box and not report.errors:
-            report.error('no training image has a valid box, so the training set would be empty. Fix: check '
-                         '"annotations" (is it empty?) and the boxes reported as skipped above.')
+    if test_mode and data['annotations'] and not report.errors:
+        for name in (classes if classes is not None else cat_names.values()):
+            if not boxes_per_class[name]:
+                report.note('eval_class_without_boxes', repr(name))
+    for img_id, img in images.items():
+        where = f'{img["file_name"]} (id {img_id})'
+        if img_id not in with_any_box and test_mode:
+            report.note('eval_image_without_boxes', where)
+        elif img_id not in with_any_box:
+            report.skip('image_without_boxes', where)
+        elif img_id not in with_valid_box and not test_mode:
+            report.note('image_only_invalid_boxes', where)
+    if test_mode and images and not with_any_box:
+        report.note('eval_file_without_boxes', osp.basename(report.ann_file))
+    if not test_mode and images and not with_valid_box and not report.errors:
+        report.error('no training image has a valid box, so the training set would be empty. Fix: check '
+                     '"annotations" (is it empty?) and the boxes reported as skipped above.')
 
 
 def _image_is_truncated(path: str) -> bool:

@@ -20,8 +20,17 @@ def run_mmdet_tool(name: str) -> None:
     Importing condconv_det first registers the plugin's modules and the checkpoint-loading allow-list, so configs,
     ``--resume`` and ``CHECKPOINT`` arguments work exactly as with mmdet's tools. glibc's malloc is tuned for
     CondConv's large CPU tensors first (``cpu_allocator``; ``CONDCONV_NO_MALLOC_TUNING=1`` keeps the defaults).
+    PyTorch's bare BatchNorm error for a training batch of one image is re-raised with its cause and fix
+    (:class:`condconv_det.reliability.TrainBatchError`).
     """
     from .cpu_allocator import tune_glibc_malloc
     tune_glibc_malloc()
     import condconv_det  # noqa: F401
-    runpy.run_path(mmdet_tool_path(name), run_name='__main__')
+    from condconv_det.reliability import TrainBatchError, explain_batchnorm_error
+    try:
+        runpy.run_path(mmdet_tool_path(name), run_name='__main__')
+    except ValueError as error:
+        explanation = explain_batchnorm_error(error)
+        if explanation is None:
+            raise
+        raise TrainBatchError(explanation) from error

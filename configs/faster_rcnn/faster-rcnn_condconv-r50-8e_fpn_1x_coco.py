@@ -8,4 +8,4 @@ _base_ = 'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['condconv_det'], allow_failed_imports=False)
 
 model = dict(backbone=dict(type='CondConvResNet', num_experts=8))
-custom_hooks = [dict(type='CheckInvalidLossHook', interval=50, priority='VERY_LOW')]
+custom_hooks = [dict(type='CheckInvalidLossHook', interval=50, priority='VERY_LOW'), dict(type='TrainBatchCheckHook')]

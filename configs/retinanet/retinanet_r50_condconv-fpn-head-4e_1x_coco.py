@@ -9,4 +9,4 @@ custom_imports = dict(imports=['condconv_det'], allow_failed_imports=False)
 
 cond_conv_cfg = dict(type='CondConv2d', num_experts=4)
 model = dict(neck=dict(conv_cfg=cond_conv_cfg), bbox_head=dict(conv_cfg=cond_conv_cfg))
-custom_hooks = [dict(type='CheckInvalidLossHook', interval=50, priority='VERY_LOW')]
+custom_hooks = [dict(type='CheckInvalidLossHook', interval=50, priority='VERY_LOW'), dict(type='TrainBatchCheckHook')]

@@ -33,7 +33,7 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=24,
     num_workers=4,
-    batch_sampler=None,
+    batch_sampler=dict(type='FillLastBatchSampler'),  # no batch of 1 image at the 1x1 BatchNorm of the extra layers
     dataset=dict(
         _delete_=True,
         type='RepeatDataset',
@@ -57,7 +57,8 @@ param_scheduler = [
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.015, momentum=0.9, weight_decay=4.0e-5))
 custom_hooks = [
     dict(type='NumClassCheckHook'),
-    dict(type='CheckInvalidLossHook', interval=50, priority='VERY_LOW')
+    dict(type='CheckInvalidLossHook', interval=50, priority='VERY_LOW'),
+    dict(type='TrainBatchCheckHook'),
 ]
 env_cfg = dict(cudnn_benchmark=True)
 # base_batch_size = (8 GPUs) x (24 samples per GPU)

@@ -8,3 +8,11 @@ _base_ = 'mmdet::ssd/ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py'
 custom_imports = dict(imports=['condconv_det'], allow_failed_imports=False)
 
 model = dict(bbox_head=dict(type='CondConvSSDHead', num_experts=0))
+# mmdet's loader ends an epoch with len(dataset) % 24 images: a batch of one would stop the extra layers' 1x1
+# BatchNorm. FillLastBatchSampler completes the last batch (condconv_det.reliability.train_batches).
+train_dataloader = dict(batch_sampler=dict(_delete_=True, type='FillLastBatchSampler'))  # mmdet's is None
+custom_hooks = [
+    dict(type='NumClassCheckHook'),
+    dict(type='CheckInvalidLossHook', interval=50, priority='VERY_LOW'),
+    dict(type='TrainBatchCheckHook'),
+]

@@ -56,3 +56,10 @@ def run_tool(args: Sequence, cwd: Path, timeout: int = 600, env_extra: Optional[
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f'{cmd[:3]} failed ({proc.returncode}):\n{output[-5000:]}'
     return output
+
+
+def make_demo_data(directory: Path, num_train: int, num_val: int) -> Path:
+    """Generate the demo dataset into ``directory/data/demo`` (the configs' data_root); return ``directory``."""
+    run_tool([ROOT / 'tools/misc/make_demo_dataset.py', '--out', 'data/demo', '--num-train', str(num_train),
+              '--num-val', str(num_val)], cwd=directory)
+    return directory

@@ -24,7 +24,9 @@ train_dataloader = dict(
     num_workers=1,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    batch_sampler=None,
+    # Every batch full (condconv_det.reliability.train_batches): the last is completed with images from the start of
+    # the epoch, so no batch of 1 image reaches BatchNorm at 1x1 (SSD/SSDLite) and any dataset size trains.
+    batch_sampler=dict(type='FillLastBatchSampler'),
     dataset=dict(
         type=dataset_type,
         data_root=data_root,

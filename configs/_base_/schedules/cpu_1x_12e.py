@@ -14,4 +14,5 @@ param_scheduler = [
 custom_hooks = [
     dict(type='NumClassCheckHook'),
     dict(type='CheckInvalidLossHook', interval=50, priority='VERY_LOW'),
+    dict(type='TrainBatchCheckHook'),
 ]
