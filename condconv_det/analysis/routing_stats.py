@@ -153,6 +153,8 @@ class LayerRoutingStats:
         self.near_one = torch.zeros(num_experts, dtype=torch.float64)
         self.on = torch.zeros(num_experts, dtype=torch.float64)  # weight > 0.5
         self.dominant = torch.zeros(num_experts, dtype=torch.float64)  # images where the expert has the top weight
+        self.minimum = torch.full((num_experts, ), math.inf, dtype=torch.float64)  # per expert, over images
+        self.maximum = torch.full((num_experts, ), -math.inf, dtype=torch.float64)
         self.entropy_sum = 0.0
         self.class_weight = torch.zeros(num_classes, dtype=torch.float64)
         self.class_sum = torch.zeros(num_classes, num_experts, dtype=torch.float64)
@@ -178,6 +180,9 @@ class LayerRoutingStats:
         self.near_zero += (routing < NEAR_ZERO).sum(dim=0)
         self.near_one += (routing > NEAR_ONE).sum(dim=0)
         self.on += (routing > 0.5).sum(dim=0)
+        if routing.shape[0]:
+            self.minimum = torch.minimum(self.minimum, routing.min(dim=0).values)
+            self.maximum = torch.maximum(self.maximum, routing.max(dim=0).values)
         is_max = routing >= routing.max(dim=1, keepdim=True).values  # ties share the image
         self.dominant += (is_max / is_max.sum(dim=1, keepdim=True)).sum(dim=0)
         self.entropy_sum += float(normalized_entropy(routing).sum())
@@ -262,6 +267,8 @@ class LayerRoutingStats:
             near_one_fraction=float(self.near_one.sum()) / values,
             bimodality_coefficient=self.bimodality_coefficient(),
             mean_entropy=self.entropy_sum / count,
+            expert_min=self.minimum.tolist(),
+            expert_max=self.maximum.tolist(),
             expert_on_fraction=(self.on / count).tolist(),
             expert_dominant_fraction=(self.dominant / count).tolist(),
             expert_near_zero_fraction=(self.near_zero / count).tolist(),

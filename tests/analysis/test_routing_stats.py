@@ -96,6 +96,8 @@ def test_streaming_statistics_equal_the_direct_computation():
     r = routing.double().numpy()
     np.testing.assert_allclose(summary['mean'], r.mean(0), rtol=1e-12)
     np.testing.assert_allclose(summary['std'], r.std(0), rtol=1e-9)
+    np.testing.assert_array_equal(summary['expert_min'], r.min(0))
+    np.testing.assert_array_equal(summary['expert_max'], r.max(0))
     grand = r.mean(0)
     between = sum((labels == c).sum().item() * ((r[labels.numpy() == c].mean(0) - grand)**2).sum()
                   for c in range(NUM_CLASSES))
