@@ -63,7 +63,7 @@ log "installing torch==$TORCH_VERSION and build tools"
 log "installing mmengine-lite, mmdet and friends"
 "${PIP[@]}" install -q -c "$CONSTRAINTS" mmengine-lite opencv-python-headless mmdet pycocotools matplotlib \
   scipy shapely terminaltables addict yapf pillow pyyaml packaging tqdm rich termcolor pytest hypothesis \
-  onnx onnxruntime
+  onnx onnxruntime onnxscript onnx-ir
 
 # 3. mmcv with compiled ops, from the wheel cache or built once.
 TORCH_TAG="$("$VENV/bin/python" -c 'import torch; print(torch.__version__.split("+")[0])')"

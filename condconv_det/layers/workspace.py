@@ -39,10 +39,11 @@ def _is_capturing() -> bool:
 
 def workspaces_usable(device: torch.device, nbytes: int) -> bool:
     """True when ``nbytes`` of kernels on ``device`` should go to a reused buffer (CPU, eager, no autocast, large
-    enough, not disabled)."""
+    enough, not disabled). The size is compared last: under ``torch.export`` with a dynamic batch ``nbytes`` is
+    symbolic, and comparing it would add a guard on the batch that the exporter cannot express."""
     _buffers()
-    return (_state.enabled and nbytes >= WORKSPACE_MIN_BYTES and device.type == 'cpu' and not _is_capturing()
-            and not torch.is_autocast_enabled(device.type))
+    return (_state.enabled and device.type == 'cpu' and not _is_capturing()
+            and not torch.is_autocast_enabled(device.type) and nbytes >= WORKSPACE_MIN_BYTES)
 
 
 def borrow_workspace(slot: str, shape: Sequence[int], dtype: torch.dtype, device: torch.device) -> Tensor:

@@ -1,5 +1,6 @@
-"""tools/deployment/pytorch2onnx.py: the CondConv SSDLite exports with a symbolic batch axis and onnxruntime matches
-PyTorch on real (demo) images at batch 1 and 3; the backbone alone exports at a fixed batch."""
+"""tools/deployment/pytorch2onnx.py: the CondConv SSDLite exports with a symbolic batch axis through both of
+torch.onnx's exporters (dynamo, the default, and TorchScript) and onnxruntime matches PyTorch on real (demo) images at
+batch 1 and 3; the backbone alone exports at a fixed batch with the default exporter."""
 import importlib.util
 import subprocess
 import sys
@@ -43,14 +44,16 @@ def conv_weights_are_static(model: onnx.ModelProto) -> bool:
     return all(node.input[1] in static for node in model.graph.node if node.op_type == 'Conv')
 
 
+@pytest.mark.parametrize('exporter', ['dynamo', 'torchscript'])
 def test_condconv_ssdlite_exports_with_dynamic_batch_and_matches_pytorch_at_batch_1_and_3(demo_and_checkpoint,
-                                                                                             monkeypatch):
+                                                                                             monkeypatch, exporter):
     work, checkpoint = demo_and_checkpoint
     monkeypatch.chdir(work)
     images = sorted(str(p) for p in (work / 'data/demo/val').glob('*.jpg'))[:3]
-    out = work / 'ssdlite_condconv.onnx'
+    out = work / f'ssdlite_condconv_{exporter}.onnx'
     result = load_tool().main([str(DEMO_CONDCONV_CONFIG), str(checkpoint), '--out', str(out), '--dynamic-batch',
-                               '--verify', '--images', *images])
+                               '--exporter', exporter, '--verify', '--images', *images])
+    assert result['exporter'] == exporter
     assert [check['batch'] for check in result['checks']] == [1, 3]
     assert all(check['within'] and check['max_diff_over_max_abs'] < 1e-3 for check in result['checks'])
     assert set(result['traced_strategies']) == {'bmm_1x1', 'unfold_bmm'}
@@ -67,6 +70,7 @@ def test_backbone_alone_exports_at_a_fixed_batch(demo_and_checkpoint, monkeypatc
     out = work / 'backbone.onnx'
     result = load_tool().main([str(DEMO_CONDCONV_CONFIG), str(checkpoint), '--out', str(out), '--backbone-only',
                                '--batch-size', '2', '--shape', '96', '96'])
+    assert result['exporter'] == 'dynamo'  # torch.onnx.export's default
     model = onnx.load(str(out))
     assert result['outputs'] == ['feat_0', 'feat_1']
     assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_value == 2

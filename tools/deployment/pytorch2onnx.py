@@ -2,8 +2,8 @@
 """Export a CondConv detector (or its backbone alone) to ONNX and check it against PyTorch with onnxruntime.
 
     python tools/deployment/pytorch2onnx.py CONFIG CHECKPOINT [--out model.onnx] [--shape H W] [--batch-size B]
-        [--dynamic-batch] [--backbone-only] [--opset 17] [--verify [--images IMG ...]] [--atol 1e-4] [--rtol 1e-3]
-        [--cfg-options k=v ...]
+        [--dynamic-batch] [--backbone-only] [--exporter dynamo|torchscript] [--opset N]
+        [--verify [--images IMG ...]] [--atol 1e-4] [--rtol 1e-3] [--cfg-options k=v ...]
 
 Graph: input ``input`` is the *preprocessed* batch ``(B, 3, H, W)`` (what the config's ``data_preprocessor``
 produces: BGR->RGB, mean/std normalised), as in mmdeploy. Outputs are tensors only: the head's raw maps
@@ -11,16 +11,25 @@ produces: BGR->RGB, mean/std normalised), as in mmdeploy. Outputs are tensors on
 level (anchors, decoding and NMS are left to the caller), or ``feat_<i>`` for ``--backbone-only``. With
 ``--dynamic-batch`` axis 0 of every tensor is symbolic (``batch``); otherwise the file is for ``--batch-size``.
 
-CondConv strategy when exporting: the TorchScript-based exporter (``dynamo=False``) is used because while it traces,
-``torch.onnx.is_in_onnx_export()`` is true and ``CondConv2d(strategy='auto')`` then selects
-(``condconv_det.layers.strategy_dispatch.select_strategy(..., exporting=True)``) ``bmm_1x1`` for 1×1 kernels and
-``unfold_bmm`` (im2col + batched matmul) for the others. Both are exact and express each example's mixed kernel
+Exporters (``--exporter``): ``dynamo`` (default, as ``torch.onnx.export``'s own default in torch 2.13; it needs the
+``onnxscript`` package, pinned in requirements/constraints.txt) captures the model with ``torch.export`` and
+translates the graph with onnxscript; ``torchscript`` (``dynamo=False``) traces it with the TorchScript-based
+exporter. Both give the same graph semantics and the same onnxruntime parity (tests/deployment/test_pytorch2onnx.py
+runs the detector through both at batch 1 and 3); the dynamo export takes longer (tens of seconds for SSDLite on a
+CPU core against a few). With ``--dynamic-batch`` the model is traced at batch 2 (``torch.export`` would specialise a
+traced batch of 1) and the batch axis is symbolic (dynamo: ``dynamic_shapes`` with ``torch.export.Dim``).
+
+CondConv strategy when exporting: while either exporter traces, ``CondConv2d(strategy='auto')`` knows it
+(``torch.onnx.is_in_onnx_export()`` for TorchScript, ``torch.compiler.is_exporting()`` for ``torch.export``) and
+selects (``condconv_det.layers.strategy_dispatch.select_strategy(..., exporting=True)``) ``bmm_1x1`` for 1×1 kernels
+and ``unfold_bmm`` (im2col + batched matmul) for the others. Both are exact and express each example's mixed kernel
 ``sum_i r_i W_i`` (eq. 1) as a ``MatMul`` of the routing with the expert bank followed by a batched ``MatMul`` with the
-input, whose shapes come from traced ``Shape`` ops, so the batch axis stays symbolic and no convolution has runtime
-weights (which TensorRT rejects). The faster training strategies do not export: ``grouped`` bakes the batch into a
-``Conv`` ``group`` attribute and ``mixed_single`` assumes a batch of one (the official code's export limitation).
-``torch.export`` (``dynamo=True``) is not flagged as exporting by the layer, so it would pick those. Layers
-forced to a non-exportable strategy are switched to ``'auto'`` for the export (reported).
+input, whose shapes follow the symbolic batch, and no convolution has runtime weights (which TensorRT rejects). The
+faster training strategies do not export: ``grouped`` bakes the batch into a ``Conv`` ``group`` attribute and
+``mixed_single`` assumes a batch of one (the official code's export limitation). Layers forced to a non-exportable
+strategy are switched to ``'auto'`` for the export (reported). Nothing may compare a batch-dependent size while
+``torch.export`` traces (each comparison becomes a guard on the symbolic batch, e.g. ``batch < 512/25``, which the
+exporter refuses): the CPU workspace check (``condconv_det.layers.workspace``) therefore tests "capturing" first.
 
 ``--verify`` runs onnxruntime (CPU) and PyTorch on real images (``--images``, default the first images of the
 config's test split) through the config's test pipeline: at batch 1 and at the batch of all images with
@@ -42,6 +51,8 @@ from torch import Tensor
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
 EXPORTABLE_STRATEGIES = ('auto', 'bmm_1x1', 'unfold_bmm', 'expert_outputs')
+EXPORTERS = ('dynamo', 'torchscript')
+DEFAULT_OPSET = dict(dynamo=18, torchscript=17)
 
 
 class DetectorRawOutputs(nn.Module):
@@ -87,7 +98,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--batch-size', type=int, default=1, help='batch of the traced input (fixed export batch)')
     parser.add_argument('--dynamic-batch', action='store_true', help='symbolic batch axis')
     parser.add_argument('--backbone-only', action='store_true', help='export the backbone alone')
-    parser.add_argument('--opset', type=int, default=17, help='ONNX opset')
+    parser.add_argument('--exporter', choices=EXPORTERS, default='dynamo',
+                        help="torch.onnx's exporter: dynamo (torch.export + onnxscript, torch's default) or torchscript")
+    parser.add_argument('--opset', type=int, default=None,
+                        help='ONNX opset (default: 18 for dynamo, 17 for torchscript)')
     parser.add_argument('--verify', action='store_true', help='compare onnxruntime with PyTorch on real images')
     parser.add_argument('--images', nargs='+', help='images for --verify (default: from the test split)')
     parser.add_argument('--num-images', type=int, default=3, help='test-split images for --verify without --images')
@@ -153,16 +167,23 @@ def make_exportable(model: nn.Module) -> Dict[str, int]:
 
 
 def export_onnx(wrapper: nn.Module, example: Tensor, out: str, output_names: List[str], dynamic_batch: bool,
-                opset: int) -> None:
-    """TorchScript-based export (see the module docstring for why), then ``onnx.checker``."""
+                opset: int, exporter: str = 'dynamo') -> None:
+    """Export with torch.onnx's ``dynamo`` or ``torchscript`` exporter (see the module docstring), then
+    ``onnx.checker``."""
     import onnx
-    axes = {name: {0: 'batch'} for name in ['input', *output_names]} if dynamic_batch else None
     os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
     with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter('ignore', category=torch.jit.TracerWarning)  # CondConv's channel-count checks
-        warnings.simplefilter('ignore', category=DeprecationWarning)  # "legacy exporter": chosen on purpose
-        torch.onnx.export(wrapper, (example, ), out, dynamo=False, input_names=['input'], output_names=output_names,
-                          dynamic_axes=axes, opset_version=opset, do_constant_folding=True)
+        if exporter == 'dynamo':
+            shapes = ({0: torch.export.Dim('batch', min=1, max=1024)}, ) if dynamic_batch else None
+            torch.onnx.export(wrapper, (example, ), out, dynamo=True, input_names=['input'], output_names=output_names,
+                              dynamic_shapes=shapes, opset_version=opset, verbose=False)
+        else:
+            warnings.simplefilter('ignore', category=torch.jit.TracerWarning)  # CondConv's channel-count checks
+            warnings.simplefilter('ignore', category=DeprecationWarning)  # "legacy exporter": chosen on purpose
+            axes = {name: {0: 'batch'} for name in ['input', *output_names]} if dynamic_batch else None
+            torch.onnx.export(wrapper, (example, ), out, dynamo=False, input_names=['input'],
+                              output_names=output_names, dynamic_axes=axes, opset_version=opset,
+                              do_constant_folding=True)
     onnx.checker.check_model(onnx.load(out))
 
 
@@ -207,17 +228,18 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     wrapper.eval()
     traced = make_exportable(wrapper)
     height, width = args.shape if args.shape else infer_input_shape(cfg)
-    example = torch.randn(args.batch_size, 3, height, width)
+    example = torch.randn(max(args.batch_size, 2) if args.dynamic_batch else args.batch_size, 3, height, width)
     with torch.no_grad():
         num_outputs = len(wrapper(example))
     names = wrapper.output_names(num_outputs if args.backbone_only else num_outputs // 2)
     stem = osp.splitext(osp.basename(args.config))[0] + ('_backbone' if args.backbone_only else '')
     out = args.out or osp.join('work_dirs', 'onnx', stem + '.onnx')
-    export_onnx(wrapper, example, out, names, args.dynamic_batch, args.opset)
+    opset = args.opset or DEFAULT_OPSET[args.exporter]
+    export_onnx(wrapper, example, out, names, args.dynamic_batch, opset, args.exporter)
     batch_text = 'dynamic batch' if args.dynamic_batch else f'batch {args.batch_size}'
-    print(f'exported {out} ({batch_text}, input 3x{height}x{width}, outputs {names}); CondConv layers traced '
-          f'with {traced or "no CondConv layers"}')
-    result: Dict[str, Any] = dict(out=out, outputs=names, traced_strategies=traced, checks=[])
+    print(f'exported {out} with the {args.exporter} exporter (opset {opset}, {batch_text}, input 3x{height}x{width}, '
+          f'outputs {names}); CondConv layers traced with {traced or "no CondConv layers"}')
+    result: Dict[str, Any] = dict(out=out, outputs=names, traced_strategies=traced, exporter=args.exporter, checks=[])
     if args.verify:
         paths = args.images or default_images(cfg, max(args.num_images, args.batch_size))
         inputs = preprocess_images(model, cfg, paths)
