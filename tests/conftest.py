@@ -1,4 +1,9 @@
-"""Shared fixtures: repository paths and the shared BCCD data (skipped with a reason when absent)."""
+"""Shared fixtures: repository paths, the shared BCCD data (skipped with a reason when absent) and the devices.
+
+A test that takes a ``device`` argument runs once per device: ``cpu`` always, ``cuda`` when
+``torch.cuda.is_available()`` (skipped with that reason otherwise). ``tools/misc/gpu_check.sh`` selects the CUDA runs
+with ``-k cuda``.
+"""
 from pathlib import Path
 
 import pytest
@@ -7,9 +12,25 @@ import torch
 # One intra-op thread: the suite runs many tiny convolutions, which on a 2-core machine (CI, shared developer boxes)
 # are far slower with a thread pool spinning; the benchmarks under tools/analysis choose their own thread counts.
 torch.set_num_threads(1)
+# CUDA: cuDNN convolutions use TF32 (a 10-bit mantissa) by default on Ampere and later GPUs; the tests compare float32
+# results of different strategies and layouts, so they run in full float32.
+torch.backends.cudnn.allow_tf32 = False
+torch.backends.cuda.matmul.allow_tf32 = False
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_BCCD = REPO_ROOT.parent / 'shared' / 'data' / 'bccd' / 'BCCD'
+
+
+DEVICES = [
+    pytest.param('cpu', id='cpu'),
+    pytest.param('cuda', id='cuda',
+                 marks=pytest.mark.skipif(not torch.cuda.is_available(), reason='no CUDA device on this machine')),
+]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if 'device' in metafunc.fixturenames:
+        metafunc.parametrize('device', DEVICES)
 
 
 @pytest.fixture(scope='session')

@@ -133,13 +133,14 @@ def test_autocast_bf16_runs_in_bf16_without_dtype_errors(kernel_size, groups, ba
 @pytest.mark.parametrize('strategy', ['auto', 'grouped', 'bmm_1x1', 'depthwise_nhwc', 'unfold_bmm', 'per_example',
                                       'expert_outputs'])
 @pytest.mark.parametrize('kernel_size, groups', [(1, 1), (3, 1), (3, 8), (1, 2)])
-def test_channels_last_and_non_contiguous_inputs(kernel_size, groups, strategy):
+def test_channels_last_and_non_contiguous_inputs(kernel_size, groups, strategy, device):
     if strategy == 'bmm_1x1' and kernel_size != 1:
         pytest.skip('bmm_1x1 is for 1x1 kernels')
     if strategy == 'depthwise_nhwc' and groups != 8:
         pytest.skip('depthwise_nhwc is for depthwise convs')
-    layer = CondConv2d(8, 8, kernel_size, padding=kernel_size // 2, groups=groups, num_experts=4, strategy=strategy)
-    x = torch.randn(3, 8, 6, 7)
+    layer = CondConv2d(8, 8, kernel_size, padding=kernel_size // 2, groups=groups, num_experts=4,
+                       strategy=strategy).to(device)
+    x = torch.randn(3, 8, 6, 7, device=device)
     expected = layer(x)
     torch.testing.assert_close(layer(x.contiguous(memory_format=torch.channels_last)), expected)
     torch.testing.assert_close(layer(x.transpose(2, 3).contiguous().transpose(2, 3)), expected)

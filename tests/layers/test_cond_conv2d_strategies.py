@@ -1,4 +1,5 @@
-"""Every CondConv strategy equals the naive per-example reference, outputs and gradients, float64 to 1e-10."""
+"""Every CondConv strategy equals the naive per-example reference, outputs and gradients, float64 to 1e-10, on every
+device (``device``: CPU, and CUDA when present; tests/conftest.py)."""
 import pytest
 import torch
 from hypothesis import HealthCheck, given, settings
@@ -44,12 +45,12 @@ def cond_conv_cases(draw):
         layout=draw(st.sampled_from(['contiguous', 'channels_last', 'channels_last_model', 'transposed_view'])))
 
 
-def _make_input(case: dict, generator: torch.Generator) -> torch.Tensor:
+def _make_input(case: dict, generator: torch.Generator, device: str) -> torch.Tensor:
     shape = (case['batch'], case['in_channels'], case['height'], case['width'])
     if case['layout'] == 'transposed_view':  # a non-contiguous view: H and W swapped in memory
         base = torch.randn(shape[0], shape[1], shape[3], shape[2], dtype=torch.float64, generator=generator)
-        return base.transpose(2, 3).requires_grad_()
-    x = torch.randn(shape, dtype=torch.float64, generator=generator)
+        return base.to(device).transpose(2, 3).requires_grad_()
+    x = torch.randn(shape, dtype=torch.float64, generator=generator).to(device)
     if case['layout'] in ('channels_last', 'channels_last_model'):
         x = x.contiguous(memory_format=torch.channels_last)
     return x.requires_grad_()
@@ -57,23 +58,24 @@ def _make_input(case: dict, generator: torch.Generator) -> torch.Tensor:
 
 @settings(max_examples=60, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(case=cond_conv_cases())
-def test_every_strategy_matches_reference_outputs_and_grads(case):
-    generator = torch.Generator().manual_seed(0)
+def test_every_strategy_matches_reference_outputs_and_grads(case, device):
+    generator = torch.Generator().manual_seed(0)  # CPU draws, moved to the device: the same case on every device
     conv_args = {key: case[key] for key in ('in_channels', 'out_channels', 'kernel_size', 'stride', 'padding',
                                             'dilation', 'groups', 'bias', 'num_experts', 'padding_mode')}
     layer = CondConv2d(**conv_args, routing_cfg=None).double()
-    if case['layout'] == 'channels_last_model':  # expert kernels stored channels_last too
-        layer = layer.to(memory_format=torch.channels_last)
     with torch.no_grad():  # non-zero biases so that bias errors show
         if layer.bias is not None:
             layer.bias.normal_(generator=generator)
-    x = _make_input(case, generator)
-    routing = torch.rand(case['batch'], case['num_experts'], dtype=torch.float64, generator=generator)
+    layer = layer.to(device)
+    if case['layout'] == 'channels_last_model':  # expert kernels stored channels_last too
+        layer = layer.to(memory_format=torch.channels_last)
+    x = _make_input(case, generator, device)
+    routing = torch.rand(case['batch'], case['num_experts'], dtype=torch.float64, generator=generator).to(device)
     routing.requires_grad_()
     inputs = [x, routing, layer.weight] + ([layer.bias] if layer.bias is not None else [])
     expected = reference_cond_conv2d(x, routing, layer.weight, layer.bias, layer.stride, layer.padding,
                                      layer.dilation, layer.groups, layer.padding_mode)
-    upstream = torch.randn(expected.shape, dtype=torch.float64, generator=generator)
+    upstream = torch.randn(expected.shape, dtype=torch.float64, generator=generator).to(device)
     expected_grads = torch.autograd.grad(expected, inputs, upstream)
     for strategy in _strategies_for(case['batch'], case['kernel_size'], case['groups'], case['in_channels']):
         layer.strategy = strategy
@@ -92,14 +94,14 @@ def test_every_strategy_matches_reference_outputs_and_grads(case):
 
 
 @pytest.mark.parametrize('strategy', sorted(STRATEGIES))
-def test_gradcheck_small_shapes(strategy):
+def test_gradcheck_small_shapes(strategy, device):
     kernel_size, batch = (1, 1) if strategy == 'bmm_1x1' else (3, 2)
     batch = 1 if strategy == 'mixed_single' else batch
     groups = 4 if strategy == 'depthwise_nhwc' else 2
     layer = CondConv2d(4, 4, kernel_size, stride=2, padding=kernel_size // 2, groups=groups, num_experts=3,
-                       routing_cfg=None, strategy=strategy).double()
-    x = torch.randn(batch, 4, 5, 4, dtype=torch.float64, requires_grad=True)
-    routing = torch.rand(batch, 3, dtype=torch.float64, requires_grad=True)
+                       routing_cfg=None, strategy=strategy).double().to(device)
+    x = torch.randn(batch, 4, 5, 4, dtype=torch.float64, device=device, requires_grad=True)
+    routing = torch.rand(batch, 3, dtype=torch.float64, device=device, requires_grad=True)
 
     def run(x, routing, weight, bias):
         return torch.func.functional_call(layer, {'weight': weight, 'bias': bias}, (x, routing))

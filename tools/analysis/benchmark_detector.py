@@ -2,7 +2,7 @@
 peak memory, MADDs and parameters; medians of repeated runs, ratios B/A printed last.
 
     python tools/analysis/benchmark_detector.py CONFIG_A CONFIG_B [--device cpu|cuda] [--repeats 20] \
-        [--shape 320 320] [--train-batch 8] [--threads 2]
+        [--shape 320 320] [--train-batch 8] [--threads 2] [--strategy-b grouped]
 
 * Latency: eval mode, ``torch.no_grad``, ``model(inputs, mode='tensor')`` (backbone, neck and head; no box decoding
   or NMS) on one preprocessed image.
@@ -18,6 +18,8 @@ peak memory, MADDs and parameters; medians of repeated runs, ratios B/A printed 
   convolution of its shape plus, as separate ops, its routing and the kernel mixing ``r @ W`` (eq. 1), i.e. the
   paper's "extra cost = routing + mixing" measured on this machine; ``B/A`` cannot get below ``B model/A`` with any
   strategy that materialises the mixed kernel. Skipped when B has no CondConv2d.
+* ``--strategy-b NAME`` runs every ``CondConv2d`` of B with that strategy instead of ``auto``, e.g. ``grouped``: the
+  grouped-convolution trick of public CondConv implementations, for comparison with ``auto``.
 * MADDs (one multiply-add = one MADD, BN folded, per image at ``--shape``) and parameters:
   ``condconv_det.analysis.get_madds`` (mmengine's flop counter + CondConv routing/mixing handles).
 """
@@ -54,6 +56,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--train-batch', type=int, default=8)
     parser.add_argument('--threads', type=int, default=None, help='torch.set_num_threads (CPU)')
     parser.add_argument('--no-memory', action='store_true', help='skip the peak-memory subprocesses')
+    parser.add_argument('--strategy-b', default=None,
+                        help="CondConv2d strategy of every CondConv layer of B (default: each layer's own, 'auto')")
     parser.add_argument('--malloc', choices=['tuned', 'default'], default='tuned',
                         help="tuned: condconv_det.utils.tune_glibc_malloc() first, as tools/train.py and test.py do "
                         "(large CPU buffers reused, not re-mmapped); default: glibc's defaults")
@@ -76,14 +80,19 @@ def config_input_shape(cfg) -> Tuple[int, int]:
     return fixed_input_size(cfg) or FALLBACK_SHAPE
 
 
-def build_detector(cfg, device: torch.device) -> torch.nn.Module:
+def build_detector(cfg, device: torch.device, strategy: Optional[str] = None) -> torch.nn.Module:
     from mmdet.registry import MODELS
     from mmengine.config import ConfigDict
 
+    from condconv_det.layers import CondConv2d
     from condconv_det.utils import without_pretrained
     torch.manual_seed(0)
     model = MODELS.build(ConfigDict(without_pretrained(cfg.model.to_dict())))
     model.init_weights()
+    if strategy is not None:
+        for module in model.modules():
+            if isinstance(module, CondConv2d):
+                module.strategy = strategy
     return model.to(device)
 
 
@@ -233,7 +242,7 @@ def memory_worker(args: argparse.Namespace) -> None:
     import mmdet.testing  # noqa: F401  (imported before the baseline)
     shape = tuple(args.shape)
     baseline = current_rss_mb()
-    model = build_detector(cfg, device)
+    model = build_detector(cfg, device, args.strategy_b)
     if args.memory_worker == 'train':
         fn = train_step_fn(model, args.train_batch, shape)
     else:
@@ -250,13 +259,16 @@ def memory_worker(args: argparse.Namespace) -> None:
     print('MEMORY_RESULT ' + json.dumps(result))
 
 
-def measure_memory(config: str, mode: str, args: argparse.Namespace, shape: Tuple[int, int]) -> Dict[str, float]:
+def measure_memory(config: str, mode: str, args: argparse.Namespace, shape: Tuple[int, int],
+                   strategy: Optional[str] = None) -> Dict[str, float]:
     cmd = [sys.executable, str(Path(__file__).resolve()), config, config, '--memory-worker', mode, '--device',
            args.device, '--shape', str(shape[0]), str(shape[1]), '--train-batch', str(args.train_batch),
            '--warmup', str(args.warmup)]
     if args.threads:
         cmd += ['--threads', str(args.threads)]
     cmd += ['--malloc', args.malloc]
+    if strategy is not None:
+        cmd += ['--strategy-b', strategy]
     proc = subprocess.run(cmd, capture_output=True, text=True, cwd=os.getcwd())
     for line in proc.stdout.splitlines():
         if line.startswith('MEMORY_RESULT '):
@@ -302,12 +314,14 @@ def main() -> None:
     configs = dict(A=args.config_a, B=args.config_b)
     cfgs = {name: load_config(path) for name, path in configs.items()}
     shape = tuple(args.shape) if args.shape else config_input_shape(cfgs['A'])
-    models = {name: build_detector(cfg, device) for name, cfg in cfgs.items()}
+    models = {name: build_detector(cfg, device, args.strategy_b if name == 'B' else None)
+              for name, cfg in cfgs.items()}
 
     print(f'device={args.device} threads={torch.get_num_threads()} malloc={args.malloc} shape={shape[0]}x{shape[1]} '
           f'train_batch={args.train_batch} repeats={args.repeats} warmup={args.warmup} torch={torch.__version__}')
     for name, path in configs.items():
-        print(f'{name}: {path}')
+        print(f'{name}: {path}' + (f' (every CondConv2d with strategy={args.strategy_b!r})'
+                                   if name == 'B' and args.strategy_b else ''))
 
     stats: Dict[str, Dict[str, float]] = {name: {} for name in configs}
     for name, model in models.items():
@@ -332,7 +346,7 @@ def main() -> None:
     if not args.no_memory:
         for name, path in configs.items():
             for mode in ('infer', 'train'):
-                mem = measure_memory(path, mode, args, shape)
+                mem = measure_memory(path, mode, args, shape, args.strategy_b if name == 'B' else None)
                 if device.type == 'cuda':
                     stats[name][f'{mode}_peak_mb'] = mem['cuda_peak_mb']
                 else:

@@ -129,7 +129,7 @@ def _perturb_routing_weights(routing: nn.Module, scale: float, generator: Option
         for linear in (m for m in routing.modules() if isinstance(m, nn.Linear)):
             bound = scale / math.sqrt(linear.in_features)
             noise = torch.rand(linear.weight.shape, generator=generator, dtype=linear.weight.dtype) * 2 - 1
-            linear.weight.copy_(noise * bound)
+            linear.weight.copy_(noise * bound)  # drawn on the CPU generator, copied to the weight's device
 
 
 def _owner_num_experts(model: nn.Module, owner: str, cond_convs: Set[str]) -> int:
@@ -151,7 +151,9 @@ def _expand_experts(src: Tensor, shape: Tuple[int, ...], scale: float, noise_std
         raise ValueError(f'static shape {tuple(src.shape)} does not fit experts of shape {tuple(per_expert)}')
     experts = (src.reshape(per_expert) * scale).unsqueeze(0).repeat(num_experts, *([1] * len(per_expert)))
     if noise_std > 0 and num_experts > 1 and src.dim() > 1:
-        noise = torch.randn(experts.shape, generator=generator, dtype=experts.dtype) * noise_std * src.std() * scale
+        # drawn with the (CPU) generator whatever the weights' device: the same noise on CPU and CUDA
+        noise = torch.randn(experts.shape, generator=generator, dtype=experts.dtype).to(experts.device)
+        noise = noise * noise_std * src.std() * scale
         experts = experts + (noise - noise.mean(0, keepdim=True))
     return experts
 

@@ -110,7 +110,7 @@ def test_bad_arguments_raise_value_error_naming_them(name, arg, value):
 
 
 @pytest.mark.parametrize('name', ARCHS)
-def test_static_twin_when_experts_equal_and_routing_constant(name):
+def test_static_twin_when_experts_equal_and_routing_constant(name, device):
     """Experts all W/s and routing σ(GAP(x)·0 + c) (Σr = s): the CondConv network computes the static one."""
     torch.manual_seed(0)
     static = build(name, num_experts=0, num_classes=10, dropout_ratio=0.).double().eval()
@@ -131,7 +131,8 @@ def test_static_twin_when_experts_equal_and_routing_constant(name):
         else:
             new_sd[key] = static_sd[key]
     cond.load_state_dict(new_sd)
-    x = torch.randn(2, 3, 32, 32, dtype=torch.float64)
+    static, cond = static.to(device), cond.to(device)
+    x = torch.randn(2, 3, 32, 32, dtype=torch.float64).to(device)
     with torch.no_grad():
         torch.testing.assert_close(cond(x), static(x), rtol=1e-10, atol=1e-10)
     # and without the classifier: every feature map

@@ -35,45 +35,46 @@ def assert_same_outputs(a, b, tol=1e-5):
         assert (x - y).abs().max().item() <= tol * scale, (x - y).abs().max().item()
 
 
-def _pair(cfg, experts, **kwargs):
+def _pair(cfg, experts, device='cpu', **kwargs):
     torch.manual_seed(0)
     static = MODELS.build(dict(cfg, num_experts=0, **kwargs)).eval()
     randomize_bn(static)
     cond = MODELS.build(dict(cfg, num_experts=experts, **kwargs)).eval()
-    return static, cond
+    return static.to(device), cond.to(device)
 
 
 @pytest.mark.parametrize('noise_std', [0., 0.05])
-def test_upcycled_mobilenet_v2_equals_static(noise_std):
-    static, cond = _pair(dict(type='CondConvMobileNetV2', out_indices=(4, 7)), 8, num_classes=1000)
+def test_upcycled_mobilenet_v2_equals_static(noise_std, device):
+    static, cond = _pair(dict(type='CondConvMobileNetV2', out_indices=(4, 7)), 8, device, num_classes=1000)
     upcycle_model(static, cond, noise_std=noise_std, generator=torch.Generator().manual_seed(1))
     w = cond.layer5[0].expand_conv.conv.weight
     assert w.shape[0] == 8 and (noise_std == 0) == torch.equal(w[0], w[1])
     assert torch.all(cond.layer5[0].routing.fc.weight == 0)
     assert math.isclose(8 * torch.sigmoid(cond.layer5[0].routing.fc.bias[0]).item(), 1., rel_tol=1e-6)
-    x = torch.randn(2, 3, 128, 128)
+    x = torch.randn(2, 3, 128, 128, device=device)
     with torch.no_grad():
         assert_same_outputs(cond(x), static(x))
         cond.with_classifier = static.with_classifier = False
         assert_same_outputs(cond(x), static(x))
 
 
-def test_upcycled_resnet50_equals_static():
-    static, cond = _pair(dict(type='CondConvResNet', depth=50), 4, num_classes=10)
+def test_upcycled_resnet50_equals_static(device):
+    static, cond = _pair(dict(type='CondConvResNet', depth=50), 4, device, num_classes=10)
     upcycle_model(static, cond)
     assert isinstance(cond.layer4[0].downsample[0], CondConv2d)
-    x = torch.randn(2, 3, 96, 96)
+    x = torch.randn(2, 3, 96, 96, device=device)
     with torch.no_grad():
         assert_same_outputs(cond(x), static(x))
 
 
 @pytest.mark.parametrize('routing_cfg', [dict(type='SoftmaxRouting'), dict(type='SigmoidRouting')])
-def test_upcycling_other_routing_and_single_expert(routing_cfg):
+def test_upcycling_other_routing_and_single_expert(routing_cfg, device):
     """Softmax routing (Σr = 1) and sigmoid with E = 1 (Σr = σ(0) = ½, experts scaled by 2) stay exact."""
     for experts in (1, 3):
-        static, cond = _pair(dict(type='CondConvMnasNet', widen_factor=0.5, routing_cfg=routing_cfg), experts)
+        static, cond = _pair(dict(type='CondConvMnasNet', widen_factor=0.5, routing_cfg=routing_cfg), experts,
+                             device)
         upcycle_model(static, cond)
-        x = torch.randn(1, 3, 64, 64)
+        x = torch.randn(1, 3, 64, 64, device=device)
         with torch.no_grad():
             assert_same_outputs(cond(x), static(x))
 
