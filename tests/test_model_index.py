@@ -70,7 +70,8 @@ def test_every_config_is_indexed_once_and_every_entry_exists():
         assert model['Name'] == Path(model['Config']).stem
         assert Path(model['Config']).parent == Path(model['metafile']).parent, model['Name']
     index = yaml.safe_load((ROOT / 'model-index.yml').read_text())
-    assert sorted(index['Import']) == sorted(str(p.relative_to(ROOT)) for p in (ROOT / 'configs').glob('*/metafile.yml'))
+    metafiles = (ROOT / 'configs').glob('*/metafile.yml')
+    assert sorted(index['Import']) == sorted(str(p.relative_to(ROOT)) for p in metafiles)
 
 
 @pytest.mark.parametrize('model', MODELS, ids=[m['Name'] for m in MODELS])

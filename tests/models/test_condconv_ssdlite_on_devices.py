@@ -20,7 +20,8 @@ from mmengine.optim import OptimWrapper
 
 from condconv_det.layers import CondConv2d
 
-CONDCONV_DEMO = Path(__file__).resolve().parents[2] / 'configs/ssdlite/ssdlite_condconv-mobilenetv2-8e_1xb16-30e_demo.py'
+ROOT = Path(__file__).resolve().parents[2]
+CONDCONV_DEMO = ROOT / 'configs/ssdlite/ssdlite_condconv-mobilenetv2-8e_1xb16-30e_demo.py'
 AMP_STEPS = 50
 
 

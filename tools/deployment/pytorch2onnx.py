@@ -99,7 +99,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--dynamic-batch', action='store_true', help='symbolic batch axis')
     parser.add_argument('--backbone-only', action='store_true', help='export the backbone alone')
     parser.add_argument('--exporter', choices=EXPORTERS, default='dynamo',
-                        help="torch.onnx's exporter: dynamo (torch.export + onnxscript, torch's default) or torchscript")
+                        help="torch.onnx's exporter: dynamo (torch.export + onnxscript; the default) or torchscript")
     parser.add_argument('--opset', type=int, default=None,
                         help='ONNX opset (default: 18 for dynamo, 17 for torchscript)')
     parser.add_argument('--verify', action='store_true', help='compare onnxruntime with PyTorch on real images')
