@@ -12,7 +12,8 @@ A *study file* is an mmengine config (``.py``) with::
              seeds=[0, 1, 2]),
     ]
 
-``results.csv`` is the study's memory: a run with a row there is not run again (a failed one only with
+A study file may inherit another with ``_base_`` (mmengine's rules: lists such as ``conditions`` are replaced);
+names starting with ``_`` are the file's own helpers. ``results.csv`` is the study's memory: a run with a row there is not run again (a failed one only with
 ``retry_failed``), so a killed study, or one split across sessions, continues where it stopped.
 """
 import csv

@@ -2,7 +2,7 @@
 """Run a seeded study (conditions × seeds) through tools/train.py and tools/test.py and tabulate mean ± std.
 
     python tools/analysis/run_study.py STUDY.py [--jobs 2] [--threads 1] [--only NAME ...] [--retry-failed]
-        [--no-cost] [--remeasure-cost] [--report-only] [--dry-run]
+        [--no-cost] [--remeasure-cost] [--cost-only] [--report-only] [--dry-run]
 
 The study file format is documented in :mod:`condconv_det.analysis.study` (example: ``configs/studies/``). Each run:
 
@@ -53,6 +53,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--remeasure-cost', action='store_true', help='measure the cost again even if recorded')
     parser.add_argument('--latency-repeats', type=int, default=30, help='timed batch-1 forwards per condition')
     parser.add_argument('--report-only', action='store_true', help='only rewrite summary.md / summary.png')
+    parser.add_argument('--cost-only', action='store_true',
+                        help='only (re-)measure cost.csv (e.g. on an idle machine after the runs) and the report')
     parser.add_argument('--dry-run', action='store_true', help='print the runs that would be run and stop')
     args = parser.parse_args(argv)
     if args.jobs < 1 or args.threads < 1:
@@ -272,6 +274,12 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.report_only:
             print(json.dumps(write_report(study)))
         return 0
+    cost_csv = osp.join(study.results_dir, 'cost.csv')
+    if args.cost_only:
+        log('measuring MADDs, params and batch-1 latency of every condition (one process, round-robin)')
+        write_rows(cost_csv, measure_costs(study, args.threads, args.latency_repeats), COST_COLUMNS)
+        print(json.dumps(write_report(study)))
+        return 0
     try:
         run_prepare(study, args.threads)
     except StudyError as error:
@@ -296,7 +304,6 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     with ThreadPoolExecutor(max_workers=args.jobs) as pool:
         finished = list(pool.map(work, todo))
-    cost_csv = osp.join(study.results_dir, 'cost.csv')
     recorded = {r['condition'] for r in read_rows(cost_csv)}
     if not args.no_cost and (args.remeasure_cost or recorded != {c.name for c in study.conditions}):
         log('measuring MADDs, params and batch-1 latency of every condition (one process, round-robin)')

@@ -17,6 +17,7 @@ prepare = [
     dict(cmd=_fetch + ' --num-experts 1', creates=_ckpt + 'condconv1_noise0.1.pth'),
     dict(cmd=_fetch + ' --num-experts 2', creates=_ckpt + 'condconv2_noise0.1.pth'),
     dict(cmd=_fetch + ' --num-experts 4', creates=_ckpt + 'condconv4_noise0.1.pth'),
+    dict(cmd=_fetch + ' --routing-init-scale 0.1', creates=_ckpt + 'condconv8_noise0.1_routing0.1.pth'),
 ]
 
 _static = 'configs/ssdlite/ssdlite_mobilenetv2-imagenet_1xb8-12e_bccd.py'
@@ -47,4 +48,8 @@ conditions = [
          note='symmetry breaking: noise 0.5'),
     dict(name='cc4-both', config=_lrmatched, cfg_options=_experts(4), note='experts (RQ2): E=4'),
     dict(name='cc2-both', config=_lrmatched, cfg_options=_experts(2), note='experts (RQ2): E=2'),
+    dict(name='cc8-both-routinginit0.1', config=_lrmatched,
+         cfg_options={'load_from': _ckpt + 'condconv8_noise0.1_routing0.1.pth'},
+         note='symmetry breaking: routing weights R at 0.1 x nn.Linear\'s default init (routing differs per image '
+         'from the start; the function is no longer exactly static)'),
 ]
