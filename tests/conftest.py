@@ -4,7 +4,11 @@ A test that takes a ``device`` argument runs once per device: ``cpu`` always, ``
 ``torch.cuda.is_available()`` (skipped with that reason otherwise). ``tools/misc/gpu_check.sh`` selects the CUDA runs
 with ``-k cuda``.
 """
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
+from typing import Callable
 
 import pytest
 import torch
@@ -43,3 +47,28 @@ def bccd_root() -> Path:
     if not (SHARED_BCCD / 'Annotations').is_dir():
         pytest.skip(f'BCCD not found at {SHARED_BCCD} (CI provides it as ../shared/data/bccd)')
     return SHARED_BCCD
+
+
+def import_tool(relative_path: str) -> ModuleType:
+    """Import a script under ``tools/`` (e.g. ``'tools/deployment/collapse_routing.py'``) as a module, without
+    running its ``main``; cached in ``sys.modules`` under ``tools.<dir>.<name>`` so each tool is imported once."""
+    path = REPO_ROOT / relative_path
+    if not path.is_file():
+        raise FileNotFoundError(f'no tool at {path}')
+    name = '.'.join(Path(relative_path).with_suffix('').parts)
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            del sys.modules[name]
+            raise
+    return sys.modules[name]
+
+
+@pytest.fixture(scope='session')
+def load_tool() -> Callable[[str], ModuleType]:
+    """``load_tool('tools/misc/check_dataset.py')`` -> the tool's module (see :func:`import_tool`)."""
+    return import_tool
