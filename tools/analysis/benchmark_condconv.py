@@ -71,6 +71,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--extra-strategies', nargs='+', default=[],
                         help='also time these forced strategies, e.g. bmm_1x1 unfold_bmm per_example')
     parser.add_argument('--no-backward', action='store_true', help='forward only')
+    parser.add_argument('--workspace-ablation', action='store_true',
+                        help="also time 'auto' with the CPU workspaces disabled (column auto-plain, same rounds)")
     parser.add_argument('--timer', choices=['wall', 'process'], default='wall',
                         help='wall: perf_counter; process: CPU time of this process (user+sys, page faults included), '
                         'robust to other jobs on a shared machine; meaningful with --threads 1 on CPU')
@@ -182,7 +184,7 @@ def main() -> None:
           '(median ms)')
     if device.type == 'cuda':
         print(f'gpu={torch.cuda.get_device_name(device)}')
-    extra = list(args.extra_strategies)
+    extra = list(args.extra_strategies) + (['auto-plain'] if args.workspace_ablation else [])
     header = (f"{'case':20s} {'B':>2s} {'E':>2s} {'mode':4s} {'static':>8s} {'auto':>8s} {'grouped':>8s} "
               + ''.join(f'{s:>14s}' for s in extra) + f" {'limit':>8s} {'auto/st':>7s} {'grp/auto':>8s} "
               f"{'limit/st':>8s} {'auto/lim':>8s}  strategy")
@@ -197,8 +199,8 @@ def main() -> None:
                                groups=case.groups).to(device, memory_format=memory_format)
             for experts in args.experts:
                 layers = {'static': static}
-                for name in ['auto', 'grouped'] + extra:
-                    if name in extra:
+                for name in ['auto', 'grouped'] + args.extra_strategies:
+                    if name in args.extra_strategies:
                         try:
                             check_strategy_applicable(name, batch, (case.kernel_size, ) * 2, case.groups,
                                                       case.in_channels)
@@ -209,6 +211,8 @@ def main() -> None:
                                               num_experts=experts, strategy=name,
                                               routing_cfg=None if args.routing == 'shared' else
                                               dict(type='SigmoidRouting')).to(device, memory_format=memory_format)
+                if args.workspace_ablation:
+                    layers['auto-plain'] = layers['auto']
                 layers['limit'] = MixingLimit(static, layers['auto'])
                 for layer in layers.values():
                     layer.eval()
@@ -223,7 +227,7 @@ def main() -> None:
                     fns = {}
                     for name, layer in layers.items():
                         layer_routing = None if name == 'static' else routing
-                        plain = name == 'grouped'  # the plain trick: no reused buffers
+                        plain = name in ('grouped', 'auto-plain')  # plain autograd ops, no reused buffers
                         if name == 'limit' and backward:
                             fns[name] = make_limit_forward_backward(layer, xg, layer_routing, grad)
                         elif backward:
@@ -238,6 +242,9 @@ def main() -> None:
                     grouped_ratio = times['grouped'] / times['auto']
                     limit_ratio = times['limit'] / times['static']
                     from_limit = times['auto'] / times['limit']
+                    if args.workspace_ablation:
+                        ratios.setdefault((case.family, experts, batch, mode, 'auto/auto-plain'), []).append(
+                            times['auto'] / times['auto-plain'])
                     for kind, value in (('auto/static', auto_ratio), ('grouped/auto', grouped_ratio),
                                         ('limit/static', limit_ratio), ('auto/limit', from_limit),
                                         ('grouped/limit', times['grouped'] / times['limit'])):
@@ -256,11 +263,13 @@ def main() -> None:
                 cells = []
                 for mode in ('fwd', 'f+b'):
                     a = ratios.get((family, experts, batch, mode, 'auto/static'))
+                    ablation = ratios.get((family, experts, batch, mode, 'auto/auto-plain'))
                     g = ratios.get((family, experts, batch, mode, 'grouped/auto'))
                     lim = ratios.get((family, experts, batch, mode, 'limit/static'))
                     if a:
                         cells.append(f'{mode} auto/static {geomean(a):.3f} grouped/auto {geomean(g):.3f} '
-                                     f'limit/static {geomean(lim):.3f}')
+                                     f'limit/static {geomean(lim):.3f}'
+                                     + (f' auto/auto-plain {geomean(ablation):.3f}' if ablation else ''))
                 if cells:
                     print(f'{family:9s} E={experts:2d} B={batch:2d}: ' + ' | '.join(cells))
     target = [(8, 8, 'f+b', 'auto/static', '<=', 1.25), (8, 8, 'f+b', 'grouped/auto', '>=', 1.15),

@@ -58,6 +58,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--no-memory', action='store_true', help='skip the peak-memory subprocesses')
     parser.add_argument('--strategy-b', default=None,
                         help="CondConv2d strategy of every CondConv layer of B (default: each layer's own, 'auto')")
+    parser.add_argument('--timer', choices=['wall', 'process'], default='wall',
+                        help='wall: perf_counter; process: CPU time of this process (user+sys), robust to other jobs '
+                        'on a shared machine; meaningful with --threads 1 on CPU')
+    parser.add_argument('--workspace-ablation', action='store_true',
+                        help='run B with the CPU workspaces of CondConv2d disabled (A = B = one config: their gain)')
     parser.add_argument('--malloc', choices=['tuned', 'default'], default='tuned',
                         help="tuned: condconv_det.utils.tune_glibc_malloc() first, as tools/train.py and test.py do "
                         "(large CPU buffers reused, not re-mmapped); default: glibc's defaults")
@@ -190,14 +195,23 @@ def train_step_fn(model: torch.nn.Module, batch_size: int, shape: Tuple[int, int
     return run
 
 
+def without_workspaces(fn: Callable[[], None]) -> Callable[[], None]:
+    from condconv_det.layers import workspaces_disabled
+
+    def run() -> None:
+        with workspaces_disabled():
+            fn()
+    return run
+
+
 # ------------------------------------------------------------------------------------------------------ timing
 def synchronize(device: torch.device) -> None:
     if device.type == 'cuda':
         torch.cuda.synchronize(device)
 
 
-def time_round_robin(fns: Dict[str, Callable[[], None]], repeats: int, warmup: int,
-                     device: torch.device) -> Dict[str, List[float]]:
+def time_round_robin(fns: Dict[str, Callable[[], None]], repeats: int, warmup: int, device: torch.device,
+                     clock: Callable[[], float] = time.perf_counter) -> Dict[str, List[float]]:
     """Milliseconds of each function over ``repeats`` interleaved rounds, after ``warmup`` rounds."""
     for _ in range(warmup):
         for fn in fns.values():
@@ -207,10 +221,10 @@ def time_round_robin(fns: Dict[str, Callable[[], None]], repeats: int, warmup: i
     for _ in range(repeats):
         for name, fn in fns.items():
             synchronize(device)
-            start = time.perf_counter()
+            start = clock()
             fn()
             synchronize(device)
-            samples[name].append((time.perf_counter() - start) * 1e3)
+            samples[name].append((clock() - start) * 1e3)
     return samples
 
 
@@ -318,7 +332,8 @@ def main() -> None:
               for name, cfg in cfgs.items()}
 
     print(f'device={args.device} threads={torch.get_num_threads()} malloc={args.malloc} shape={shape[0]}x{shape[1]} '
-          f'train_batch={args.train_batch} repeats={args.repeats} warmup={args.warmup} torch={torch.__version__}')
+          f'train_batch={args.train_batch} repeats={args.repeats} warmup={args.warmup} timer={args.timer} '
+          f'torch={torch.__version__}' + (' B: workspaces disabled' if args.workspace_ablation else ''))
     for name, path in configs.items():
         print(f'{name}: {path}' + (f' (every CondConv2d with strategy={args.strategy_b!r})'
                                    if name == 'B' and args.strategy_b else ''))
@@ -331,9 +346,12 @@ def main() -> None:
     cost_model = cost_model_of(models['B'])
     if cost_model is not None:
         latency_fns['B model'] = inference_fn(cost_model, shape, device)
-    latency = time_round_robin(latency_fns, args.repeats, args.warmup, device)
-    train = time_round_robin({name: train_step_fn(m, args.train_batch, shape) for name, m in models.items()},
-                             args.train_repeats or args.repeats, args.warmup, device)
+    train_fns = {name: train_step_fn(m, args.train_batch, shape) for name, m in models.items()}
+    if args.workspace_ablation:
+        latency_fns['B'], train_fns['B'] = without_workspaces(latency_fns['B']), without_workspaces(train_fns['B'])
+    clock = time.process_time if args.timer == 'process' else time.perf_counter
+    latency = time_round_robin(latency_fns, args.repeats, args.warmup, device, clock)
+    train = time_round_robin(train_fns, args.train_repeats or args.repeats, args.warmup, device, clock)
     paired = dict(latency_ms=paired_ratio(latency), train_ms=paired_ratio(train))
     for name in configs:
         stats[name]['latency_ms'] = median(latency[name])
