@@ -4,19 +4,12 @@
 # lr 0.02 x 4/16).
 _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50_fpn.py', '../_base_/datasets/demo_shapes.py',
-    '../_base_/schedules/cpu_1x_12e.py', 'mmdet::_base_/default_runtime.py'
+    '../_base_/schedules/cpu_1x_12e.py', '../_base_/cpu_runtime.py'
 ]
-
-custom_imports = dict(imports=['condconv_det'], allow_failed_imports=False)
 
 model = dict(
     backbone=dict(frozen_stages=-1, norm_eval=False, init_cfg=None),
     roi_head=dict(bbox_head=dict(num_classes=3)))
 train_dataloader = dict(batch_size=4)
 optim_wrapper = dict(optimizer=dict(lr=0.005))
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=10),
-    checkpoint=dict(type='CheckpointHook', interval=4, max_keep_ckpts=2, save_best='coco/bbox_mAP'))
-env_cfg = dict(cudnn_benchmark=False)
-randomness = dict(seed=0)
-auto_scale_lr = dict(enable=False, base_batch_size=4)
+auto_scale_lr = dict(base_batch_size=4)

@@ -9,7 +9,7 @@
 # model.backbone.init_cfg=dict(type='Pretrained', checkpoint=...) with mmdet-style MobileNetV1 keys.
 _base_ = [
     '../_base_/models/ssd300_mobilenetv1.py', 'mmdet::_base_/datasets/coco_detection.py',
-    'mmdet::_base_/schedules/schedule_1x.py', 'mmdet::_base_/default_runtime.py'
+    'mmdet::_base_/schedules/schedule_1x.py', '../_base_/default_runtime.py'
 ]
 
 input_size = 300
@@ -55,11 +55,6 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', begin=0, T_max=max_epochs, end=max_epochs, by_epoch=True, eta_min=0)
 ]
 optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.015, momentum=0.9, weight_decay=4.0e-5))
-custom_hooks = [
-    dict(type='NumClassCheckHook'),
-    dict(type='CheckInvalidLossHook', interval=50, priority='VERY_LOW'),
-    dict(type='TrainBatchCheckHook'),
-]
 env_cfg = dict(cudnn_benchmark=True)
 # base_batch_size = (8 GPUs) x (24 samples per GPU)
 auto_scale_lr = dict(base_batch_size=192)

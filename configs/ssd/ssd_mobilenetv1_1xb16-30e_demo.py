@@ -3,8 +3,8 @@
 # ssd300_mobilenetv1_8xb24-600e_coco.py. At 160 px the six levels are 10, 5, 3, 2, 1, 1 px; anchors are the demo
 # SSDLite's (mmdet's SSDLite-320 anchors scaled to 160).
 _base_ = [
-    '../_base_/models/ssd300_mobilenetv1.py', '../_base_/datasets/demo_shapes.py', '../_base_/schedules/cpu_short.py',
-    'mmdet::_base_/default_runtime.py'
+    '../_base_/models/ssd300_mobilenetv1.py', '../_base_/datasets/demo_shapes.py', '../_base_/schedules/cpu_cosine.py',
+    '../_base_/cpu_runtime.py'
 ]
 
 model = dict(
@@ -15,9 +15,4 @@ model = dict(
             ratios=[[2, 3], [2, 3], [2, 3], [2, 3], [2, 3], [2, 3]],
             min_sizes=[16, 40, 64, 88, 112, 136],
             max_sizes=[40, 64, 88, 112, 136, 160])))
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=5),
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=2, save_best='coco/bbox_mAP'))
-env_cfg = dict(cudnn_benchmark=False)
-randomness = dict(seed=0)
-auto_scale_lr = dict(enable=False, base_batch_size=16)
+default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval=10))

@@ -3,10 +3,5 @@
 # ssdlite_mobilenetv2-imagenet_1xb8-24e_bccd.py (same seed, data, initialisation).
 _base_ = './ssdlite_condconv-mobilenetv2-8e-imagenet-lrmatched_1xb8-12e_bccd.py'
 
-max_epochs = 24
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
-    dict(type='CosineAnnealingLR', begin=0, T_max=max_epochs, end=max_epochs, by_epoch=True, eta_min=0),
-]
-default_hooks = dict(checkpoint=dict(interval=max_epochs))
+train_cfg = dict(max_epochs=24, val_interval=24)  # the cosine follows (../_base_/schedules/cpu_cosine.py)
+default_hooks = dict(checkpoint=dict(interval=24))

@@ -4,10 +4,9 @@
 _base_ = './ssdlite_mobilenetv2_1xb16-30e_demo.py'
 
 load_from = 'checkpoints/mobilenet_v2_torchvision_mmdet.pth'
-max_epochs = 40
-train_cfg = dict(max_epochs=max_epochs, val_interval=20)
+train_cfg = dict(max_epochs=40, val_interval=20)
 optim_wrapper = dict(optimizer=dict(lr=0.02))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
-    dict(type='CosineAnnealingLR', begin=0, T_max=max_epochs, end=max_epochs, by_epoch=True, eta_min=0),
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),  # a shorter warm-up from ImageNet
+    dict(type='CosineAnnealingLR', begin=0, by_epoch=True, eta_min=0),
 ]

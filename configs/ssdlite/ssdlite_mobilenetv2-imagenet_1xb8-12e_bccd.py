@@ -7,11 +7,10 @@
 _base_ = './ssdlite_mobilenetv2_1xb8-24e_bccd.py'
 
 load_from = 'checkpoints/mobilenet_v2_torchvision_mmdet.pth'  # backbone.* keys; neck and head start from init_cfg
-max_epochs = 12
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
+train_cfg = dict(max_epochs=12, val_interval=12)
 optim_wrapper = dict(optimizer=dict(lr=0.02))
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),
-    dict(type='CosineAnnealingLR', begin=0, T_max=max_epochs, end=max_epochs, by_epoch=True, eta_min=0),
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0, end=50),  # a shorter warm-up from ImageNet
+    dict(type='CosineAnnealingLR', begin=0, by_epoch=True, eta_min=0),
 ]
-default_hooks = dict(checkpoint=dict(interval=max_epochs, max_keep_ckpts=1, save_best=None))
+default_hooks = dict(checkpoint=dict(interval=12, max_keep_ckpts=1, save_best=None))

@@ -1,8 +1,8 @@
 # Static SSDLite-MobileNetV2 on the generated demo dataset (3 shape classes, 160x160), trained from scratch on CPU
 # in minutes: the demo run by `bash tools/run_demo.sh`. Anchors are mmdet's SSDLite-320 anchors scaled to 160.
 _base_ = [
-    '../_base_/models/ssdlite_mobilenetv2.py', '../_base_/datasets/demo_shapes.py', '../_base_/schedules/cpu_short.py',
-    'mmdet::_base_/default_runtime.py'
+    '../_base_/models/ssdlite_mobilenetv2.py', '../_base_/datasets/demo_shapes.py', '../_base_/schedules/cpu_cosine.py',
+    '../_base_/cpu_runtime.py'
 ]
 
 model = dict(
@@ -12,9 +12,4 @@ model = dict(
             strides=[16, 32, 53, 80, 160, 160],
             min_sizes=[16, 40, 64, 88, 112, 136],
             max_sizes=[40, 64, 88, 112, 136, 160])))
-default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=5),
-    checkpoint=dict(type='CheckpointHook', interval=10, max_keep_ckpts=2, save_best='coco/bbox_mAP'))
-env_cfg = dict(cudnn_benchmark=False)
-randomness = dict(seed=0)
-auto_scale_lr = dict(enable=False, base_batch_size=16)
+default_hooks = dict(logger=dict(interval=5), checkpoint=dict(interval=10))

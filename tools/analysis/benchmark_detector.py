@@ -346,11 +346,13 @@ def main() -> None:
     cost_model = cost_model_of(models['B'])
     if cost_model is not None:
         latency_fns['B model'] = inference_fn(cost_model, shape, device)
-    train_fns = {name: train_step_fn(m, args.train_batch, shape) for name, m in models.items()}
-    if args.workspace_ablation:
-        latency_fns['B'], train_fns['B'] = without_workspaces(latency_fns['B']), without_workspaces(train_fns['B'])
     clock = time.process_time if args.timer == 'process' else time.perf_counter
+    if args.workspace_ablation:
+        latency_fns['B'] = without_workspaces(latency_fns['B'])
     latency = time_round_robin(latency_fns, args.repeats, args.warmup, device, clock)
+    train_fns = {name: train_step_fn(m, args.train_batch, shape) for name, m in models.items()}  # train mode
+    if args.workspace_ablation:
+        train_fns['B'] = without_workspaces(train_fns['B'])
     train = time_round_robin(train_fns, args.train_repeats or args.repeats, args.warmup, device, clock)
     paired = dict(latency_ms=paired_ratio(latency), train_ms=paired_ratio(train))
     for name in configs:

@@ -24,8 +24,8 @@ train_dataloader = dict(
     num_workers=1,
     persistent_workers=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
-    # Every batch full (condconv_det.reliability.train_batches): the last is completed with images from the start of
-    # the epoch, so no batch of 1 image reaches BatchNorm at 1x1 (SSD/SSDLite) and any dataset size trains.
+    # Every batch full (FillLastBatchSampler): the last is completed with images from the start of the epoch, so no
+    # batch of 1 image reaches BatchNorm at 1x1 (SSD/SSDLite) and any dataset size trains.
     batch_sampler=dict(type='FillLastBatchSampler'),
     dataset=dict(
         type=dataset_type,
@@ -55,3 +55,5 @@ test_dataloader = val_dataloader
 val_evaluator = dict(type='CocoMetric', ann_file=data_root + 'annotations/instances_val.json', metric='bbox',
                      format_only=False, backend_args=backend_args)
 test_evaluator = val_evaluator
+# The configs' learning rates are for this batch size (tools/train.py --auto-scale-lr rescales them to another).
+auto_scale_lr = dict(enable=False, base_batch_size=16)

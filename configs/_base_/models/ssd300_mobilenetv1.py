@@ -4,6 +4,7 @@
 # (10x10), four SSD extra layers (1x1 conv to half width, then 3x3 stride-2 conv: 512, 256, 256, 128 channels at
 # 5, 3, 2, 1 px), BN + ReLU6 everywhere, box coder stds (0.1, 0.1, 0.2, 0.2), IoU 0.5 matching, 3:1 hard negatives.
 # This base is the static model (num_experts=0 in backbone and head); CondConv configs override the experts.
+# The plugin is imported by the runtime base (../default_runtime.py).
 #
 # Approximations of the TF model (mmdet's SSD components are used as they are):
 # - predictors are mmdet SSDHead's 3x3 convs (TF: 1x1 convolutional box predictor);
@@ -13,7 +14,6 @@
 #   the sqrt(s_k * s_k+1) square, aspect ratios {1, 2, 1/2, 3, 1/3}); on the lowest level mmdet gives 4 anchors
 #   (30 px and sqrt(30 * 60) px squares, 30 px at 2 and 1/2) where TF has 3 (0.1 at 1; 0.2 at 2 and 1/2);
 # - ImageNet-style mean/std normalisation (TF scales to [-1, 1]).
-custom_imports = dict(imports=['condconv_det'], allow_failed_imports=False)
 
 data_preprocessor = dict(
     type='DetDataPreprocessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True,

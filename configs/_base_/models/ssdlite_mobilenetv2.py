@@ -1,6 +1,6 @@
 # SSDLite-MobileNetV2 at 320x320 (mmdet's ssdlite_mobilenetv2-scratch_8xb24-600e_coco.py model), with the plugin's
 # CondConvSSDHead. num_experts=0 everywhere: this is the static model; CondConv configs override the experts.
-custom_imports = dict(imports=['condconv_det'], allow_failed_imports=False)
+# The plugin is imported by the runtime base (../default_runtime.py).
 
 data_preprocessor = dict(
     type='DetDataPreprocessor', mean=[123.675, 116.28, 103.53], std=[58.395, 57.12, 57.375], bgr_to_rgb=True,
