@@ -3,38 +3,14 @@ import copy
 from typing import List, Optional, Tuple
 
 import torch.nn as nn
-from mmcv.cnn import ConvModule, DepthwiseSeparableConvModule
+from mmcv.cnn import build_conv_layer
 from mmdet.models.dense_heads import SSDHead
 from mmdet.registry import MODELS
 from torch import Tensor
 
 from condconv_det.layers import CondConv2d, build_routing
-
-
-def forward_with_routing(module: nn.Module, x: Tensor, routing_weights: Tensor) -> Tensor:
-    """Run ``module`` (a CondConv2d, ConvModule, DepthwiseSeparableConvModule or a Sequential of them) on ``x``,
-    passing ``routing_weights`` to every CondConv2d inside; other modules run as usual."""
-    if isinstance(module, CondConv2d):
-        return module(x, routing_weights=routing_weights)
-    if isinstance(module, ConvModule):
-        for layer in module.order:  # mmcv's ConvModule.forward, with the routing handed to the conv
-            if layer == 'conv':
-                if module.with_explicit_padding:
-                    x = module.padding_layer(x)
-                x = forward_with_routing(module.conv, x, routing_weights)
-            elif layer == 'norm' and module.with_norm:
-                x = module.norm(x)
-            elif layer == 'act' and module.with_activation:
-                x = module.activate(x)
-        return x
-    if isinstance(module, DepthwiseSeparableConvModule):
-        x = forward_with_routing(module.depthwise_conv, x, routing_weights)
-        return forward_with_routing(module.pointwise_conv, x, routing_weights)
-    if isinstance(module, nn.Sequential):
-        for child in module:
-            x = forward_with_routing(child, x, routing_weights)
-        return x
-    return module(x)
+from condconv_det.utils.validation import check_int
+from ..layers import cond_conv_cfg, forward_with_routing
 
 
 @MODELS.register_module()
@@ -66,8 +42,7 @@ class CondConvSSDHead(SSDHead):
                  routing_cfg: Optional[dict] = None,
                  condconv_predictors: bool = False,
                  **kwargs) -> None:
-        if not isinstance(num_experts, int) or isinstance(num_experts, bool) or num_experts < 0:
-            raise ValueError(f'num_experts must be an int >= 0 (0 = static head), got {num_experts!r}')
+        check_int('num_experts', num_experts, minimum=0, note=' (0 = static head)')
         if condconv_predictors and num_experts == 0:
             raise ValueError('condconv_predictors=True needs num_experts >= 1')
         if (num_experts > 0 and not condconv_predictors and not kwargs.get('use_depthwise', False)
@@ -92,7 +67,7 @@ class CondConvSSDHead(SSDHead):
             raise ValueError(f'CondConvSSDHead with num_experts={self.num_experts} builds its own CondConv layers; '
                              f'conv_cfg must be None or type CondConv2d, got {self.conv_cfg}')
         user_conv_cfg = self.conv_cfg
-        self.conv_cfg = dict(type='CondConv2d', num_experts=self.num_experts, routing_cfg=None)
+        self.conv_cfg = cond_conv_cfg(self.num_experts)
         super()._init_layers()
         self.conv_cfg = user_conv_cfg
         self.level_routings = nn.ModuleList(
@@ -103,9 +78,10 @@ class CondConvSSDHead(SSDHead):
                     tower[-1] = self._as_condconv(tower[-1])
 
     def _as_condconv(self, conv: nn.Conv2d) -> CondConv2d:
-        return CondConv2d(conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride,
-                          padding=conv.padding, dilation=conv.dilation, groups=conv.groups,
-                          bias=conv.bias is not None, num_experts=self.num_experts, routing_cfg=None)
+        """A CondConv of ``conv``'s geometry, routed by the level's routing."""
+        return build_conv_layer(cond_conv_cfg(self.num_experts), conv.in_channels, conv.out_channels,
+                                conv.kernel_size, stride=conv.stride, padding=conv.padding, dilation=conv.dilation,
+                                groups=conv.groups, bias=conv.bias is not None)
 
     def forward(self, x: Tuple[Tensor, ...]) -> Tuple[List[Tensor], List[Tensor]]:
         """Class scores and box deltas per level; with experts, one routing vector per level for both towers."""

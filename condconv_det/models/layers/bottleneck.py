@@ -1,29 +1,11 @@
 """CondConv ResNet bottleneck with block-shared routing."""
 from typing import Dict, Optional
 
-import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmdet.models.backbones.resnet import Bottleneck
 from torch import Tensor
 
-from condconv_det.layers import CondConv2d
-from .routing import build_block_routing
-
-
-def cond_conv_cfg(num_experts: int) -> Dict:
-    """``conv_cfg`` that makes mmcv's ``build_conv_layer`` build a CondConv with externally supplied routing."""
-    return dict(type=CondConv2d, num_experts=num_experts, routing_cfg=None)
-
-
-def forward_with_routing(module: nn.Module, x: Tensor, routing_weights: Optional[Tensor]) -> Tensor:
-    """Run a conv or an ``nn.Sequential`` (e.g. the downsample branch), feeding ``routing_weights`` to CondConvs."""
-    if isinstance(module, CondConv2d):
-        return module(x, routing_weights)
-    if isinstance(module, nn.Sequential):
-        for m in module:
-            x = forward_with_routing(m, x, routing_weights)
-        return x
-    return module(x)
+from condconv_det.layers import build_routing
+from .block_routing import cond_conv_cfg, forward_with_routing, route_once_then_run
 
 
 class CondConvBottleneck(Bottleneck):
@@ -50,22 +32,17 @@ class CondConvBottleneck(Bottleneck):
             conv_cfg = cond_conv_cfg(num_experts)
         super().__init__(inplanes, planes, conv_cfg=conv_cfg, dcn=dcn, plugins=plugins, **kwargs)
         self.num_experts = num_experts
-        self.routing = build_block_routing(routing_cfg, inplanes, num_experts)
+        self.routing = build_routing(routing_cfg, inplanes, num_experts) if num_experts > 0 else None
 
     def forward(self, x: Tensor) -> Tensor:
-        if self.routing is None:
+        if self.routing is None:  # static, or its routing collapsed (models/utils/collapse_routing.py)
             return super().forward(x)
+        return self.relu(route_once_then_run(x, self.routing, self._forward_routed, self.with_cp))
 
-        def _inner_forward(x: Tensor) -> Tensor:
-            r = self.routing(x)
-            out = self.relu(self.norm1(self.conv1(x, r)))
-            out = self.relu(self.norm2(self.conv2(out, r)))
-            out = self.norm3(self.conv3(out, r))
-            identity = x if self.downsample is None else forward_with_routing(self.downsample, x, r)
-            return out + identity
-
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(_inner_forward, x, use_reentrant=False)
-        else:
-            out = _inner_forward(x)
-        return self.relu(out)
+    def _forward_routed(self, x: Tensor, r: Optional[Tensor]) -> Tensor:
+        """The block before its final ReLU: ``conv1 → conv2 → conv3`` plus the shortcut, all routed by ``r``."""
+        out = self.relu(self.norm1(self.conv1(x, r)))
+        out = self.relu(self.norm2(self.conv2(out, r)))
+        out = self.norm3(self.conv3(out, r))
+        identity = x if self.downsample is None else forward_with_routing(self.downsample, x, r)
+        return out + identity

@@ -1,11 +1,13 @@
-"""ImageNet classifier head: global pool → dropout → FC, the FC a CondConv when the network's last stage is."""
+"""ImageNet classifier head: global pool → dropout → FC, the FC a CondConv when the network's last stage is, and
+the mixin that attaches it to a backbone."""
 from typing import Dict, Optional
 
 import torch.nn as nn
+from mmcv.cnn import build_conv_layer
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from condconv_det.layers import CondConv2d
+from .block_routing import cond_conv_cfg
 
 
 class CondConvClassifier(BaseModule):
@@ -28,7 +30,7 @@ class CondConvClassifier(BaseModule):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.dropout = nn.Dropout(dropout_ratio) if dropout_ratio > 0 else nn.Identity()
         if num_experts > 0:
-            self.fc = CondConv2d(in_channels, num_classes, 1, num_experts=num_experts, routing_cfg=routing_cfg)
+            self.fc = build_conv_layer(cond_conv_cfg(num_experts, routing_cfg), in_channels, num_classes, 1)
         else:
             self.fc = nn.Linear(in_channels, num_classes)
             nn.init.normal_(self.fc.weight, 0, 0.01)
@@ -40,3 +42,19 @@ class CondConvClassifier(BaseModule):
         if self.num_experts > 0:
             return self.fc(x).flatten(1)
         return self.fc(x.flatten(1))
+
+
+class ClassifierMixin:
+    """For backbones: the optional ImageNet head ``classifier`` on the last feature map, present when
+    ``num_classes > 0`` (``with_classifier``; ``forward`` then returns logits)."""
+
+    def init_classifier(self, in_channels: int, num_classes: int, dropout_ratio: float, num_experts: int,
+                        routing_cfg: Optional[Dict]) -> None:
+        """Add ``classifier`` (FC a CondConv with ``num_experts > 0``) when ``num_classes > 0``."""
+        # Not `self.num_classes`: mmdet's NumClassCheckHook asserts every module's `num_classes` equals the
+        # dataset's class count, and a detector's backbone has no classifier.
+        self.with_classifier = num_classes > 0
+        if self.with_classifier:
+            self.classifier = CondConvClassifier(
+                in_channels, num_classes, dropout_ratio=dropout_ratio, num_experts=num_experts,
+                routing_cfg=routing_cfg)

@@ -6,7 +6,7 @@ from mmcv.cnn import build_activation_layer, build_conv_layer, build_norm_layer
 from mmengine.model import BaseModule
 from torch import Tensor
 
-from condconv_det.layers import CondConv2d
+from .block_routing import cond_conv_cfg
 
 # activations built in place, as mmcv's ConvModule does
 _INPLACE_ACTS = ('ReLU', 'ReLU6', 'LeakyReLU', 'ELU')
@@ -25,7 +25,7 @@ class CondConvModule(BaseModule):
 
     Args:
         num_experts (int): 0 builds a static conv (``conv_cfg``, default ``nn.Conv2d``); ``E > 0`` a CondConv with
-            ``E`` experts.
+            ``E`` experts (``conv_cfg`` is then ignored). Both through mmcv's ``build_conv_layer``.
         routing_cfg (dict, optional): routing of a stand-alone CondConv; ``None`` (default) means the routing
             weights are passed in by the enclosing block.
         bias (bool | str): ``'auto'`` = bias only without a norm layer, as in mmcv.
@@ -52,29 +52,16 @@ class CondConvModule(BaseModule):
         self.num_experts = num_experts
         if bias == 'auto':
             bias = not self.with_norm
-        if num_experts > 0:
-            self.conv = CondConv2d(
-                in_channels,
-                out_channels,
-                kernel_size,
-                stride=stride,
-                padding=padding,
-                dilation=dilation,
-                groups=groups,
-                bias=bias,
-                num_experts=num_experts,
-                routing_cfg=routing_cfg)
-        else:
-            self.conv = build_conv_layer(
-                conv_cfg,
-                in_channels,
-                out_channels,
-                kernel_size,
-                stride=stride,
-                padding=padding,
-                dilation=dilation,
-                groups=groups,
-                bias=bias)
+        self.conv = build_conv_layer(
+            cond_conv_cfg(num_experts, routing_cfg) if num_experts > 0 else conv_cfg,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            groups=groups,
+            bias=bias)
         if self.with_norm:
             self.norm_name, norm = build_norm_layer(norm_cfg, out_channels)
             self.add_module(self.norm_name, norm)

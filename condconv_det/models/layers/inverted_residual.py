@@ -2,13 +2,13 @@
 from typing import Dict, Optional
 
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn.bricks import DropPath
 from mmengine.model import BaseModule
 from torch import Tensor
 
+from condconv_det.layers import build_routing
+from .block_routing import route_once_then_run
 from .cond_conv_module import CondConvModule
-from .routing import build_block_routing
 from .se_layer import SqueezeExcitation
 
 
@@ -58,7 +58,7 @@ class CondConvInvertedResidual(BaseModule):
         self.drop_path = DropPath(drop_path_rate) if drop_path_rate > 0 else nn.Identity()
         common = dict(num_experts=num_experts, conv_cfg=conv_cfg, norm_cfg=norm_cfg)
 
-        self.routing = build_block_routing(routing_cfg, in_channels, num_experts)
+        self.routing = build_routing(routing_cfg, in_channels, num_experts) if num_experts > 0 else None
         if with_expand_conv:
             self.expand_conv = CondConvModule(in_channels, mid_channels, 1, act_cfg=act_cfg, **common)
         self.depthwise_conv = CondConvModule(
@@ -75,16 +75,12 @@ class CondConvInvertedResidual(BaseModule):
         self.linear_conv = CondConvModule(mid_channels, out_channels, 1, act_cfg=None, **common)
 
     def forward(self, x: Tensor) -> Tensor:
+        return route_once_then_run(x, self.routing, self._forward_routed, self.with_cp)
 
-        def _inner_forward(x: Tensor) -> Tensor:
-            r = self.routing(x) if self.routing is not None else None
-            out = self.expand_conv(x, r) if self.with_expand_conv else x
-            out = self.depthwise_conv(out, r)
-            if self.with_se:
-                out = self.se(out)
-            out = self.linear_conv(out, r)
-            return x + self.drop_path(out) if self.with_res_shortcut else out
-
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(_inner_forward, x, use_reentrant=False)
-        return _inner_forward(x)
+    def _forward_routed(self, x: Tensor, r: Optional[Tensor]) -> Tensor:
+        out = self.expand_conv(x, r) if self.with_expand_conv else x
+        out = self.depthwise_conv(out, r)
+        if self.with_se:
+            out = self.se(out)
+        out = self.linear_conv(out, r)
+        return x + self.drop_path(out) if self.with_res_shortcut else out

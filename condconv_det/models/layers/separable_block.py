@@ -1,12 +1,12 @@
 """CondConv depthwise-separable block of MobileNetV1 with block-shared routing."""
 from typing import Dict, Optional
 
-import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
 from torch import Tensor
 
+from condconv_det.layers import build_routing
+from .block_routing import route_once_then_run
 from .cond_conv_module import CondConvModule
-from .routing import build_block_routing
 
 
 class CondConvDepthwiseSeparable(BaseModule):
@@ -32,7 +32,7 @@ class CondConvDepthwiseSeparable(BaseModule):
         self.with_cp = with_cp
         self.num_experts = num_experts
         common = dict(num_experts=num_experts, conv_cfg=conv_cfg, norm_cfg=norm_cfg, act_cfg=act_cfg)
-        self.routing = build_block_routing(routing_cfg, in_channels, num_experts)
+        self.routing = build_routing(routing_cfg, in_channels, num_experts) if num_experts > 0 else None
         self.depthwise_conv = CondConvModule(
             in_channels,
             in_channels,
@@ -44,11 +44,7 @@ class CondConvDepthwiseSeparable(BaseModule):
         self.pointwise_conv = CondConvModule(in_channels, out_channels, 1, **common)
 
     def forward(self, x: Tensor) -> Tensor:
+        return route_once_then_run(x, self.routing, self._forward_routed, self.with_cp)
 
-        def _inner_forward(x: Tensor) -> Tensor:
-            r = self.routing(x) if self.routing is not None else None
-            return self.pointwise_conv(self.depthwise_conv(x, r), r)
-
-        if self.with_cp and x.requires_grad:
-            return cp.checkpoint(_inner_forward, x, use_reentrant=False)
-        return _inner_forward(x)
+    def _forward_routed(self, x: Tensor, r: Optional[Tensor]) -> Tensor:
+        return self.pointwise_conv(self.depthwise_conv(x, r), r)
