@@ -1,5 +1,7 @@
-"""Shared skeleton of the mobile CondConv backbones: stem ``conv1`` → ``layer1..N`` → optional head ``conv2``."""
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+"""Abstract base of the mobile CondConv backbones: stem ``conv1`` → ``layer1..N`` (one block loop over the rows of
+``arch_settings``) → optional head ``conv2`` → optional classifier, like mmyolo's ``BaseBackbone``."""
+from abc import ABCMeta, abstractmethod
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 import torch.nn as nn
 from mmengine.model import BaseModule
@@ -7,22 +9,20 @@ from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmdet.models.utils import make_divisible
-from ..layers import CondConvClassifier, CondConvInvertedResidual, CondConvModule
+from condconv_det.utils.validation import check_int
+from ..layers import ClassifierMixin, CondConvModule
 
 
-def check_num_experts(num_experts: int) -> None:
-    """``num_experts`` must be an int ≥ 0 (0 = static network)."""
-    if isinstance(num_experts, bool) or not isinstance(num_experts, int) or num_experts < 0:
-        raise ValueError(f'num_experts must be an int >= 0 (0 = static network), but got {num_experts!r}')
-
-
-class BaseCondConvMobileNet(BaseModule):
-    """Stem, a table of stages (``arch_settings``, one ``make_layer`` per row) and an optional 1×1 head conv, with
-    mmdet's ``MobileNetV2`` conventions: modules ``conv1``, ``layer1`` … ``layerN``, ``conv2``; ``out_indices`` index
+class BaseCondConvBackbone(ClassifierMixin, BaseModule, metaclass=ABCMeta):
+    """Stem, a table of stages (``arch_settings``: named rows with at least ``channels``, ``num_blocks`` and
+    ``stride``, the stride of a stage's first block) and an optional 1×1 head conv, with mmdet's ``MobileNetV2``
+    conventions: modules ``conv1``, ``layer1`` … ``layerN``, ``conv2``; ``out_indices`` index
     ``[layer1, …, layerN, conv2]``; ``frozen_stages = k`` freezes ``conv1`` and ``layer1..k``.
 
-    Subclasses set ``arch_settings``, ``head_channels`` (``None``: no head conv), the paper's CondConv placement
-    (``default_cond_stages``, ``default_cond_stem``) and implement ``make_layer``.
+    The base runs the block loop (widths ``make_divisible(channels · widen_factor, 8)``, CondConv placement per stage,
+    stochastic depth growing linearly over the blocks); subclasses set ``arch_settings``, ``head_channels``
+    (``None``: no head conv), the paper's CondConv placement (``default_cond_stages``, ``default_cond_stem``) and
+    implement :meth:`make_block`.
 
     Args:
         widen_factor (float): width multiplier (channels rounded to multiples of 8, as in mmdet).
@@ -37,10 +37,10 @@ class BaseCondConvMobileNet(BaseModule):
         num_classes (int): > 0 adds the ImageNet head (pool → dropout → FC) and sets ``with_classifier``;
             ``forward`` then returns logits.
         dropout_ratio (float): dropout before the classifier FC.
-        drop_path_rate (float): stochastic depth, growing linearly over the blocks.
+        drop_path_rate (float): stochastic depth, growing linearly over the blocks (blocks with a residual).
     """
 
-    arch_settings: List[Sequence] = []
+    arch_settings: Sequence[NamedTuple] = ()
     stem_channels: int = 32
     head_channels: Optional[int] = 1280
     default_cond_stages: Tuple[int, ...] = ()
@@ -71,7 +71,7 @@ class BaseCondConvMobileNet(BaseModule):
                 dict(type='Constant', val=1, layer=['_BatchNorm', 'GroupNorm'])
             ]
         super().__init__(init_cfg)
-        check_num_experts(num_experts)
+        check_int('num_experts', num_experts, minimum=0, note=' (0 = static network)')
         num_layers = len(self.arch_settings)
         self.num_outs = num_layers + (1 if self.head_channels is not None else 0)
         if not set(out_indices).issubset(range(self.num_outs)):
@@ -97,13 +97,11 @@ class BaseCondConvMobileNet(BaseModule):
         self.norm_eval = norm_eval
         self.with_cp = with_cp
         self.drop_path_rate = drop_path_rate
-        self._block_idx = 0
-        self._num_blocks = sum(self.num_blocks_of(s) for s in self.arch_settings)
 
-        self.in_channels = make_divisible(self.stem_channels * widen_factor, 8)
+        stem_channels = make_divisible(self.stem_channels * widen_factor, 8)
         self.conv1 = CondConvModule(
             3,
-            self.in_channels,
+            stem_channels,
             3,
             stride=2,
             padding=1,
@@ -112,18 +110,12 @@ class BaseCondConvMobileNet(BaseModule):
             conv_cfg=conv_cfg,
             norm_cfg=norm_cfg,
             act_cfg=self.act_cfg)
-
-        self.layers = []
-        for i, setting in enumerate(self.arch_settings):
-            experts = num_experts if i in self.cond_stages else 0
-            layer = self.make_layer(setting, experts)
-            self.add_module(f'layer{i + 1}', layer)
-            self.layers.append(f'layer{i + 1}')
+        self.layers, last_channels = self._make_stages(stem_channels)
 
         if self.head_channels is not None:
             self.out_channel = int(self.head_channels * widen_factor) if widen_factor > 1. else self.head_channels
             self.conv2 = CondConvModule(
-                self.in_channels,
+                last_channels,
                 self.out_channel,
                 1,
                 num_experts=num_experts if num_layers in self.cond_stages else 0,
@@ -133,34 +125,42 @@ class BaseCondConvMobileNet(BaseModule):
                 act_cfg=self.act_cfg)
             self.layers.append('conv2')
         else:
-            self.out_channel = self.in_channels
+            self.out_channel = last_channels
 
-        # Not `self.num_classes`: mmdet's NumClassCheckHook asserts every module's `num_classes` equals the
-        # dataset's class count, and a detector's backbone has no classifier.
-        self.with_classifier = num_classes > 0
-        if num_classes > 0:
-            self.classifier = CondConvClassifier(
-                self.out_channel,
-                num_classes,
-                dropout_ratio=dropout_ratio,
-                num_experts=num_experts if self.cond_classifier else 0,
-                routing_cfg=routing_cfg)
+        self.init_classifier(self.out_channel, num_classes, dropout_ratio,
+                             num_experts if self.cond_classifier else 0, routing_cfg)
         self._freeze_stages()
 
-    @staticmethod
-    def num_blocks_of(setting: Sequence) -> int:
-        """Number of blocks of an ``arch_settings`` row (subclasses with another row layout override)."""
-        raise NotImplementedError
+    def _make_stages(self, in_channels: int) -> Tuple[List[str], int]:
+        """The block loop: add ``layer1..N``, one ``nn.Sequential`` of :meth:`make_block` per row; return their
+        names and the last stage's width."""
+        total_blocks = sum(row.num_blocks for row in self.arch_settings)
+        block_idx = 0
+        names = []
+        for stage_idx, row in enumerate(self.arch_settings):
+            num_experts = self.num_experts if stage_idx in self.cond_stages else 0
+            out_channels = make_divisible(row.channels * self.widen_factor, 8)
+            blocks = []
+            for i in range(row.num_blocks):
+                blocks.append(
+                    self.make_block(
+                        row,
+                        in_channels,
+                        out_channels,
+                        stride=row.stride if i == 0 else 1,
+                        num_experts=num_experts,
+                        drop_path_rate=self.drop_path_rate * block_idx / max(total_blocks, 1)))
+                in_channels = out_channels
+                block_idx += 1
+            names.append(f'layer{stage_idx + 1}')
+            self.add_module(names[-1], nn.Sequential(*blocks))
+        return names, in_channels
 
-    def make_layer(self, setting: Sequence, num_experts: int) -> nn.Sequential:
-        """Build one stage from an ``arch_settings`` row, updating ``self.in_channels``."""
-        raise NotImplementedError
-
-    def next_drop_path_rate(self) -> float:
-        """Stochastic-depth rate of the next block (linear in the block index, as in EfficientNet)."""
-        rate = self.drop_path_rate * self._block_idx / max(self._num_blocks, 1)
-        self._block_idx += 1
-        return rate
+    @abstractmethod
+    def make_block(self, row: NamedTuple, in_channels: int, out_channels: int, stride: int, num_experts: int,
+                   drop_path_rate: float) -> nn.Module:
+        """One block of the stage described by ``row`` (``num_experts = 0``: a static block), built with the
+        backbone's ``routing_cfg``, ``conv_cfg``, ``norm_cfg``, ``act_cfg`` and ``with_cp``."""
 
     def _freeze_stages(self) -> None:
         if self.frozen_stages >= 0:
@@ -185,7 +185,7 @@ class BaseCondConvMobileNet(BaseModule):
             return self.classifier(x)
         return tuple(outs)
 
-    def train(self, mode: bool = True) -> 'BaseCondConvMobileNet':
+    def train(self, mode: bool = True) -> 'BaseCondConvBackbone':
         """Train mode, keeping frozen stages frozen and BN in eval mode when ``norm_eval``."""
         super().train(mode)
         self._freeze_stages()
@@ -194,43 +194,3 @@ class BaseCondConvMobileNet(BaseModule):
                 if isinstance(m, _BatchNorm):
                     m.eval()
         return self
-
-
-class BaseCondConvMBConvNet(BaseCondConvMobileNet):
-    """Base of the MBConv families (MnasNet, EfficientNet): ``arch_settings`` rows are
-    ``[kernel_size, expand_ratio, channels, num_blocks, stride, se_ratio]`` (``se_ratio`` 0 = no SE); the SE squeeze
-    width is ``max(1, int(block_in_channels · se_ratio))`` as in the TF reference models, and SE stays static."""
-
-    se_gate_cfg: Dict = dict(type='Sigmoid')
-
-    @staticmethod
-    def num_blocks_of(setting: Sequence) -> int:
-        return setting[3]
-
-    def make_layer(self, setting: Sequence, num_experts: int) -> nn.Sequential:
-        kernel_size, expand_ratio, channels, num_blocks, stride, se_ratio = setting
-        out_channels = make_divisible(channels * self.widen_factor, 8)
-        blocks = []
-        for i in range(num_blocks):
-            se_cfg = None
-            if se_ratio > 0:
-                se_cfg = dict(
-                    squeeze_channels=max(1, int(self.in_channels * se_ratio)), act_cfg=(self.act_cfg, self.se_gate_cfg))
-            blocks.append(
-                CondConvInvertedResidual(
-                    self.in_channels,
-                    out_channels,
-                    mid_channels=self.in_channels * expand_ratio,
-                    kernel_size=kernel_size,
-                    stride=stride if i == 0 else 1,
-                    se_cfg=se_cfg,
-                    with_expand_conv=expand_ratio != 1,
-                    num_experts=num_experts,
-                    routing_cfg=self.routing_cfg,
-                    conv_cfg=self.conv_cfg,
-                    norm_cfg=self.norm_cfg,
-                    act_cfg=self.act_cfg,
-                    drop_path_rate=self.next_drop_path_rate(),
-                    with_cp=self.with_cp))
-            self.in_channels = out_channels
-        return nn.Sequential(*blocks)

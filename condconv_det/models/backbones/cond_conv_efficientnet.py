@@ -1,6 +1,6 @@
 """CondConv-EfficientNet-B0 (Tan & Le, 2019; CondConv: Yang et al., 2019)."""
 from mmdet.registry import MODELS
-from .base_cond_conv_mobilenet import BaseCondConvMBConvNet
+from .base_cond_conv_mbconv_net import BaseCondConvMBConvNet, MBConvStage
 
 
 @MODELS.register_module()
@@ -17,9 +17,14 @@ class CondConvEfficientNet(BaseCondConvMBConvNet):
     The head conv and the classifier FC stay static.
     """
 
-    # kernel_size, expand_ratio, channels, num_blocks, stride, se_ratio
-    arch_settings = [[3, 1, 16, 1, 1, 0.25], [3, 6, 24, 2, 2, 0.25], [5, 6, 40, 2, 2, 0.25], [3, 6, 80, 3, 2, 0.25],
-                     [5, 6, 112, 3, 1, 0.25], [5, 6, 192, 4, 2, 0.25], [3, 6, 320, 1, 1, 0.25]]
+    # expand_ratio, channels, num_blocks, stride; kernel_size 3 and se_ratio 0 unless given
+    arch_settings = (MBConvStage(1, 16, 1, 1, se_ratio=0.25),
+                     MBConvStage(6, 24, 2, 2, se_ratio=0.25),
+                     MBConvStage(6, 40, 2, 2, kernel_size=5, se_ratio=0.25),
+                     MBConvStage(6, 80, 3, 2, se_ratio=0.25),
+                     MBConvStage(6, 112, 3, 1, kernel_size=5, se_ratio=0.25),
+                     MBConvStage(6, 192, 4, 2, kernel_size=5, se_ratio=0.25),
+                     MBConvStage(6, 320, 1, 1, se_ratio=0.25))
     head_channels = 1280
     default_cond_stages = (4, 5, 6)
     default_act_cfg = dict(type='Swish')

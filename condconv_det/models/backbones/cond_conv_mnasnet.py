@@ -1,6 +1,6 @@
 """CondConv-MnasNet-A1 (Tan et al., 2019; CondConv: Yang et al., 2019)."""
 from mmdet.registry import MODELS
-from .base_cond_conv_mobilenet import BaseCondConvMBConvNet
+from .base_cond_conv_mbconv_net import BaseCondConvMBConvNet, MBConvStage
 
 
 @MODELS.register_module()
@@ -18,9 +18,14 @@ class CondConvMnasNet(BaseCondConvMBConvNet):
     ``conv2``).
     """
 
-    # kernel_size, expand_ratio, channels, num_blocks, stride, se_ratio
-    arch_settings = [[3, 1, 16, 1, 1, 0], [3, 6, 24, 2, 2, 0], [5, 3, 40, 3, 2, 0.25], [3, 6, 80, 4, 2, 0],
-                     [3, 6, 112, 2, 1, 0.25], [5, 6, 160, 3, 2, 0.25], [3, 6, 320, 1, 1, 0]]
+    # expand_ratio, channels, num_blocks, stride; kernel_size 3 and se_ratio 0 unless given
+    arch_settings = (MBConvStage(1, 16, 1, 1),
+                     MBConvStage(6, 24, 2, 2),
+                     MBConvStage(3, 40, 3, 2, kernel_size=5, se_ratio=0.25),
+                     MBConvStage(6, 80, 4, 2),
+                     MBConvStage(6, 112, 2, 1, se_ratio=0.25),
+                     MBConvStage(6, 160, 3, 2, kernel_size=5, se_ratio=0.25),
+                     MBConvStage(6, 320, 1, 1))
     head_channels = 1280
     default_cond_stages = (4, 5, 6)
     default_act_cfg = dict(type='ReLU')

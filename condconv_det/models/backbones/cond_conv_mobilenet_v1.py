@@ -1,16 +1,20 @@
 """CondConv-MobileNetV1 (Howard et al., 2017; CondConv: Yang et al., 2019)."""
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
-import torch.nn as nn
-
-from mmdet.models.utils import make_divisible
 from mmdet.registry import MODELS
 from ..layers import CondConvDepthwiseSeparable
-from .base_cond_conv_mobilenet import BaseCondConvMobileNet
+from .base_cond_conv_backbone import BaseCondConvBackbone
+
+
+class SeparableStage(NamedTuple):
+    """One ``arch_settings`` row: ``num_blocks`` depthwise-separable blocks, the first with ``stride``."""
+    channels: int
+    num_blocks: int
+    stride: int
 
 
 @MODELS.register_module()
-class CondConvMobileNetV1(BaseCondConvMobileNet):
+class CondConvMobileNetV1(BaseCondConvBackbone):
     """MobileNetV1 (mmdet has none) built from depthwise-separable blocks, CondConv throughout by default.
 
     Layout: ``conv1`` (3×3/2, 32) → 13 separable blocks grouped by resolution into ``layer1`` (64, /2) ``layer2``
@@ -22,11 +26,13 @@ class CondConvMobileNetV1(BaseCondConvMobileNet):
     568.8M → 605.7M: 33.7M kernel mixing plus 3.2M for the 14 routing poolings (GAP of every block input), which the
     paper's figure evidently leaves out (without them: 602.5M).
 
+    No residual, hence no stochastic depth (``drop_path_rate`` has no effect).
+
     Output shapes for 224×224, widen_factor 1: 64@112, 128@56, 256@28, 512@14, 1024@7.
     """
 
-    # channels, num_blocks, stride of the first block
-    arch_settings = [[64, 1, 1], [128, 2, 2], [256, 2, 2], [512, 6, 2], [1024, 2, 2]]
+    arch_settings = (SeparableStage(64, 1, 1), SeparableStage(128, 2, 2), SeparableStage(256, 2, 2),
+                     SeparableStage(512, 6, 2), SeparableStage(1024, 2, 2))
     head_channels = None
     default_cond_stages = (0, 1, 2, 3, 4)
     default_cond_stem = True
@@ -35,25 +41,15 @@ class CondConvMobileNetV1(BaseCondConvMobileNet):
     def __init__(self, out_indices: Sequence[int] = (1, 2, 3, 4), **kwargs) -> None:
         super().__init__(out_indices=out_indices, **kwargs)
 
-    @staticmethod
-    def num_blocks_of(setting: Sequence) -> int:
-        return setting[1]
-
-    def make_layer(self, setting: Sequence, num_experts: int) -> nn.Sequential:
-        channels, num_blocks, stride = setting
-        out_channels = make_divisible(channels * self.widen_factor, 8)
-        blocks = []
-        for i in range(num_blocks):
-            blocks.append(
-                CondConvDepthwiseSeparable(
-                    self.in_channels,
-                    out_channels,
-                    stride=stride if i == 0 else 1,
-                    num_experts=num_experts,
-                    routing_cfg=self.routing_cfg,
-                    conv_cfg=self.conv_cfg,
-                    norm_cfg=self.norm_cfg,
-                    act_cfg=self.act_cfg,
-                    with_cp=self.with_cp))
-            self.in_channels = out_channels
-        return nn.Sequential(*blocks)
+    def make_block(self, row: SeparableStage, in_channels: int, out_channels: int, stride: int, num_experts: int,
+                   drop_path_rate: float) -> CondConvDepthwiseSeparable:
+        return CondConvDepthwiseSeparable(
+            in_channels,
+            out_channels,
+            stride=stride,
+            num_experts=num_experts,
+            routing_cfg=self.routing_cfg,
+            conv_cfg=self.conv_cfg,
+            norm_cfg=self.norm_cfg,
+            act_cfg=self.act_cfg,
+            with_cp=self.with_cp)

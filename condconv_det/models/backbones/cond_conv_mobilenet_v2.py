@@ -1,16 +1,10 @@
 """CondConv-MobileNetV2 (Sandler et al., 2018; CondConv: Yang et al., 2019)."""
-from typing import Sequence
-
-import torch.nn as nn
-
-from mmdet.models.utils import make_divisible
 from mmdet.registry import MODELS
-from ..layers import CondConvInvertedResidual
-from .base_cond_conv_mobilenet import BaseCondConvMobileNet
+from .base_cond_conv_mbconv_net import BaseCondConvMBConvNet, MBConvStage
 
 
 @MODELS.register_module()
-class CondConvMobileNetV2(BaseCondConvMobileNet):
+class CondConvMobileNetV2(BaseCondConvMBConvNet):
     """MobileNetV2 with CondConv inverted residuals; a drop-in for mmdet's ``MobileNetV2`` (same module names
     ``conv1, layer1..layer7, conv2``, same ``out_indices``/``frozen_stages`` semantics, same keys when static), so
     mmdet's SSDLite configs work with ``type='CondConvMobileNetV2'``.
@@ -26,35 +20,10 @@ class CondConvMobileNetV2(BaseCondConvMobileNet):
     layer5 96@14, layer6 160@7, layer7 320@7, conv2 1280@7.
     """
 
-    # expand_ratio, channels, num_blocks, stride (mmdet's table)
-    arch_settings = [[1, 16, 1, 1], [6, 24, 2, 2], [6, 32, 3, 2], [6, 64, 4, 2], [6, 96, 3, 1], [6, 160, 3, 2],
-                     [6, 320, 1, 1]]
+    # expand_ratio, channels, num_blocks, stride (mmdet's table); 3×3 depthwise, no SE
+    arch_settings = (MBConvStage(1, 16, 1, 1), MBConvStage(6, 24, 2, 2), MBConvStage(6, 32, 3, 2),
+                     MBConvStage(6, 64, 4, 2), MBConvStage(6, 96, 3, 1), MBConvStage(6, 160, 3, 2),
+                     MBConvStage(6, 320, 1, 1))
     head_channels = 1280
     default_cond_stages = (3, 4, 5, 6, 7)
     default_act_cfg = dict(type='ReLU6')
-
-    @staticmethod
-    def num_blocks_of(setting: Sequence) -> int:
-        return setting[2]
-
-    def make_layer(self, setting: Sequence, num_experts: int) -> nn.Sequential:
-        expand_ratio, channels, num_blocks, stride = setting
-        out_channels = make_divisible(channels * self.widen_factor, 8)
-        blocks = []
-        for i in range(num_blocks):
-            blocks.append(
-                CondConvInvertedResidual(
-                    self.in_channels,
-                    out_channels,
-                    mid_channels=int(round(self.in_channels * expand_ratio)),
-                    stride=stride if i == 0 else 1,
-                    with_expand_conv=expand_ratio != 1,
-                    num_experts=num_experts,
-                    routing_cfg=self.routing_cfg,
-                    conv_cfg=self.conv_cfg,
-                    norm_cfg=self.norm_cfg,
-                    act_cfg=self.act_cfg,
-                    drop_path_rate=self.next_drop_path_rate(),
-                    with_cp=self.with_cp))
-            self.in_channels = out_channels
-        return nn.Sequential(*blocks)

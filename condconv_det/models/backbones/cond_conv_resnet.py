@@ -7,12 +7,12 @@ from mmdet.models.layers import ResLayer
 from mmdet.registry import MODELS
 from torch import Tensor
 
-from ..layers import CondConvBottleneck, CondConvClassifier, cond_conv_cfg
-from .base_cond_conv_mobilenet import check_num_experts
+from condconv_det.utils.validation import check_int
+from ..layers import ClassifierMixin, CondConvBottleneck, cond_conv_cfg
 
 
 @MODELS.register_module()
-class CondConvResNet(ResNet):
+class CondConvResNet(ClassifierMixin, ResNet):
     """mmdet's ``ResNet`` (every argument kept) whose stages flagged in ``stage_with_condconv`` use
     :class:`CondConvBottleneck`: conv1/conv2/conv3 and the projection shortcut are CondConvs sharing one routing
     vector from the block input. Static stages are mmdet's ``Bottleneck`` verbatim, so key names match mmdet's
@@ -47,7 +47,7 @@ class CondConvResNet(ResNet):
                  num_stages: int = 4,
                  conv_cfg: Optional[Dict] = None,
                  **kwargs) -> None:
-        check_num_experts(num_experts)
+        check_int('num_experts', num_experts, minimum=0, note=' (0 = static network)')
         if not set(out_indices).issubset(range(num_stages)):
             raise ValueError(f'out_indices must be a subset of range(0, {num_stages}), but got {out_indices}')
         if frozen_stages not in range(-1, num_stages + 1):
@@ -70,17 +70,9 @@ class CondConvResNet(ResNet):
             num_stages=num_stages,
             conv_cfg=conv_cfg,
             **kwargs)
-        # Not `self.num_classes`: mmdet's NumClassCheckHook asserts every module's `num_classes` equals the
-        # dataset's class count, and a detector's backbone has no classifier.
-        self.with_classifier = num_classes > 0
         self.cond_classifier = cond_classifier and num_experts > 0
-        if num_classes > 0:
-            self.classifier = CondConvClassifier(
-                self.feat_dim,
-                num_classes,
-                dropout_ratio=dropout_ratio,
-                num_experts=num_experts if self.cond_classifier else 0,
-                routing_cfg=routing_cfg)
+        self.init_classifier(self.feat_dim, num_classes, dropout_ratio, num_experts if self.cond_classifier else 0,
+                             routing_cfg)
 
     def make_res_layer(self, **kwargs) -> ResLayer:
         """Build stage ``len(self.res_layers)``; CondConv stages get CondConv convs in blocks and shortcut."""
