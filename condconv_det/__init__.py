@@ -9,8 +9,7 @@ or, with the wheel installed, inherits one of the plugin's configs: ``_base_ = '
 """
 from . import compat  # noqa: F401  (first: supported versions, checkpoint allow-list)
 from . import registry  # noqa: F401  the condconv_det scope and the condconv_det:: config prefix
-from . import engine, layers, models  # noqa: F401
-from . import reliability  # noqa: F401  validating dataset, checkpoint checks, CPUDDPRunner, CPUBF16OptimWrapper
+from . import datasets, engine, layers, models  # noqa: F401  (each registers its modules)
 from .version import __version__
 
 __all__ = ['__version__']

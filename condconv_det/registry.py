@@ -1,8 +1,17 @@
 """The plugin's registry policy, in one place.
 
-Modules are registered in mmdet's registries (``CondConv2d`` and the routing functions in mmengine's root ``MODELS``,
-which mmcv's ``build_conv_layer`` searches), so configs with ``default_scope = 'mmdet'`` find them; importing
-:mod:`condconv_det` registers everything.
+Every module is registered in **mmdet's registries** (``mmdet.registry.MODELS``, ``HOOKS``, ``DATASETS``,
+``DATA_SAMPLERS``, ``OPTIM_WRAPPERS``, ``OPTIM_WRAPPER_CONSTRUCTORS``), which configs with ``default_scope = 'mmdet'``
+search, except where the code that builds a module looks only in **mmengine's root registry**:
+
+- ``MODELS``: ``CondConv2d``, its deploy-time ``CollapsedCondConv2d`` and the routing functions, because mmcv's
+  ``build_conv_layer`` (``conv_cfg=dict(type='CondConv2d')`` in any ``ConvModule``) searches the root ``MODELS``
+  when no default scope is set;
+- ``RUNNERS``: ``CPUDDPRunner``, because mmdet's ``tools/train.py`` builds ``runner_type`` from the root
+  ``RUNNERS`` before any default scope exists.
+
+A module in the root is found from mmdet's registries too (a registry falls through to its parent), so every
+registered name resolves from an mmdet config; importing :mod:`condconv_det` registers everything.
 
 The registries below are **empty children of mmdet's, with scope** ``'condconv_det'``. mmengine marks every dict of a
 config inherited through ``_base_ = 'condconv_det::…'`` with ``_scope_ = 'condconv_det'``; building such a dict

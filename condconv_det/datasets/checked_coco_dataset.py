@@ -10,7 +10,8 @@ from mmdet.datasets import CocoDataset
 from mmdet.registry import DATASETS
 from mmengine.logging import print_log
 
-from .annotation_checks import CheckReport, DatasetCheckError, check_coco_file
+from .annotation_checks import check_coco_file
+from .check_report import CheckReport, DatasetCheckError
 
 
 class ImageLoadError(RuntimeError):

@@ -1,2 +1,2 @@
-"""Training-time components (hooks, optimizer constructors); importing registers them."""
-from . import hooks, optimizers  # noqa: F401
+"""Training-time components (hooks, optimizer wrappers and constructors, runners); importing registers them."""
+from . import hooks, optimizers, runner  # noqa: F401

@@ -2,7 +2,8 @@
 
 mmengine loads ``load_from`` / ``tools/test.py CKPT`` with ``strict=False``: a checkpoint of another architecture only
 logs a warning and training/testing goes on from random weights. :func:`check_checkpoint_matches` (and the opt-in
-:class:`CheckpointCompatibilityHook`) turn that into an error that lists the mismatched keys.
+:class:`~condconv_det.engine.hooks.CheckpointCompatibilityHook`) turn that into an error that lists the mismatched
+keys.
 """
 import os.path as osp
 import pickle
@@ -11,8 +12,6 @@ from typing import Any, Dict, List, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
-from mmdet.registry import HOOKS
-from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 
 MAX_KEYS = 20
@@ -99,24 +98,3 @@ def check_checkpoint_matches(model: nn.Module, checkpoint: Union[str, Dict[str, 
             + _listing('unexpected in checkpoint', unexpected)
             + '\n  Fix: use the checkpoint of this config; to fine-tune from another model on purpose, convert its '
             'keys (tools/model_converters/) or list the keys to re-initialise in CheckpointCompatibilityHook(ignore=).')
-
-
-@HOOKS.register_module()
-class CheckpointCompatibilityHook(Hook):
-    """Before ``load_from`` / ``tools/test.py CKPT`` is loaded, refuse a checkpoint that does not match the model.
-
-    ``custom_hooks = [dict(type='CheckpointCompatibilityHook', ignore=['bbox_head.cls_convs'])]``; ``ignore``:
-    regexes of keys allowed to differ (e.g. a classifier re-initialised for a new number of classes).
-    """
-
-    priority = 'VERY_HIGH'
-
-    def __init__(self, ignore: Sequence[str] = ()) -> None:
-        self.ignore = tuple(ignore)
-
-    def before_run(self, runner: Any) -> None:
-        path = getattr(runner, '_load_from', None)
-        if path and not getattr(runner, '_resume', False) and osp.isfile(path):
-            check_checkpoint_matches(runner.model, path, self.ignore)
-        elif path and not getattr(runner, '_resume', False) and '://' not in path:
-            load_checkpoint_file(path)  # raises "not found"

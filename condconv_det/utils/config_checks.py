@@ -2,7 +2,8 @@
 import os.path as osp
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
-from .annotation_checks import CheckReport, DatasetCheckError, check_coco_file
+from condconv_det.datasets.annotation_checks import check_coco_file
+from condconv_det.datasets.check_report import CheckReport, DatasetCheckError
 
 PLUGIN = 'condconv_det'
 CUSTOM_IMPORTS_LINE = "custom_imports = dict(imports=['condconv_det'], allow_failed_imports=False)"

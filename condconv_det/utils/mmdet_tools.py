@@ -21,12 +21,12 @@ def run_mmdet_tool(name: str) -> None:
     ``--resume`` and ``CHECKPOINT`` arguments work exactly as with mmdet's tools. glibc's malloc is tuned for
     CondConv's large CPU tensors first (``cpu_allocator``; ``CONDCONV_NO_MALLOC_TUNING=1`` keeps the defaults).
     PyTorch's bare BatchNorm error for a training batch of one image is re-raised with its cause and fix
-    (:class:`condconv_det.reliability.TrainBatchError`).
+    (:class:`~condconv_det.utils.train_batch_errors.TrainBatchError`).
     """
     from .cpu_allocator import tune_glibc_malloc
     tune_glibc_malloc()
     import condconv_det  # noqa: F401
-    from condconv_det.reliability import TrainBatchError, explain_batchnorm_error
+    from .train_batch_errors import TrainBatchError, explain_batchnorm_error
     try:
         runpy.run_path(mmdet_tool_path(name), run_name='__main__')
     except ValueError as error:

@@ -14,7 +14,7 @@ SUBPROCESS_ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 
 # 160x160, batch 2, no validation, a checkpoint per epoch; the training set is the validating CheckedCocoDataset.
 TINY_RUN = """
 _base_ = {base!r}
-custom_imports = dict(imports=['condconv_det', 'condconv_det.reliability'], allow_failed_imports=False)
+custom_imports = dict(imports=['condconv_det'], allow_failed_imports=False)
 custom_hooks = [dict(type='NumClassCheckHook'), dict(type='CheckInvalidLossHook', interval=1, priority='VERY_LOW')
                 {extra_hooks}]
 val_cfg = None

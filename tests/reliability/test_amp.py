@@ -13,7 +13,7 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-import condconv_det.reliability  # noqa: F401  (CPUBF16OptimWrapper)
+import condconv_det  # noqa: F401  (CPUBF16OptimWrapper)
 from mmdet.models.utils import make_divisible
 from reliability_utils import CONDCONV_DEMO
 

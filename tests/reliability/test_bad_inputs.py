@@ -3,11 +3,9 @@
 In-process and small: tiny JSONs and images written per test, layers built at toy sizes.
 """
 import copy
-import importlib.util
 import json
 import math
 import re
-import sys
 import types
 from pathlib import Path
 
@@ -18,12 +16,13 @@ from mmengine.config import Config
 from PIL import Image
 
 import condconv_det  # noqa: F401  (registers the plugin and the checkpoint allow-list)
+from condconv_det.datasets import CheckedCocoDataset, DatasetCheckError, ImageLoadError, check_coco_file
+from condconv_det.engine.hooks import CheckpointCompatibilityHook
 from condconv_det.layers import CondConv2d
 from condconv_det.models.backbones import CondConvMobileNetV2
 from condconv_det.models.dense_heads import CondConvSSDHead
-from condconv_det.reliability import (CheckedCocoDataset, CheckpointCheckError, DatasetCheckError, ImageLoadError,
-                                      check_checkpoint_matches, check_coco_file, load_checkpoint_file)
-from condconv_det.reliability.config_checks import check_config, check_custom_imports
+from condconv_det.utils import (CheckpointCheckError, check_checkpoint_matches, check_config, check_custom_imports,
+                                load_checkpoint_file)
 from mmdet.engine.hooks import CheckInvalidLossHook, NumClassCheckHook
 from mmdet.registry import DATASETS
 from reliability_utils import CONDCONV_DEMO, ROOT
@@ -241,6 +240,22 @@ def test_malformed_bbox_field(tmp_path, bbox):
     assert 'is not 4 finite numbers [x, y, width, height]' in message and 'Fix: write COCO boxes' in message
 
 
+def test_validation_notes_name_images_and_classes_without_boxes(tmp_path):
+    data = _coco(4)
+    data['annotations'] = data['annotations'][:2]  # images 3 and 4 have no box; only the class 'circle' has boxes
+    report = check_coco_file(str(_write(tmp_path, data)), str(tmp_path / 'img'), CLASSES, test_mode=True)
+    assert report.ok and not report.skips, report.summary()
+    assert report.notes == {'eval_image_without_boxes': 2, 'eval_class_without_boxes': 2}, report.summary()
+    text = report.summary()
+    assert ("note: 2 classes without any box in this validation/test file (left out of COCO's mAP, which averages "
+            "over the classes present; their per-class AP is nan) (e.g. 'triangle'; 'rectangle')") in text
+    assert 'note: 2 validation/test images without any box (evaluated as background' in text
+    data['annotations'] = []
+    report = check_coco_file(str(_write(tmp_path, data, images=False)), test_mode=True)
+    assert report.ok and report.notes == {'eval_image_without_boxes': 4, 'eval_file_without_boxes': 1}
+    assert 'validation/test files without a single box (COCO mAP is -1, i.e. undefined' in report.summary()
+
+
 # --- images ------------------------------------------------------------------------------------------------------
 
 def test_missing_image_file(tmp_path):
@@ -318,10 +333,8 @@ def test_checked_dataset_names_the_image_that_fails_to_load_mid_run(tmp_path):
         dataset[1]
 
 
-def test_check_dataset_cli_reports_and_fails(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location('check_dataset', ROOT / 'tools/misc/check_dataset.py')
-    cli = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(cli)
+def test_check_dataset_cli_reports_and_fails(tmp_path, capsys, load_tool):
+    cli = load_tool('tools/misc/check_dataset.py')
     data = _coco(3)
     data['annotations'][0]['bbox'] = [2, 3, 0, 8]
     ann = _write(tmp_path, data)
@@ -336,11 +349,8 @@ def test_check_dataset_cli_reports_and_fails(tmp_path, capsys):
 
 # --- VOC conversion ---------------------------------------------------------------------------------------------
 
-def test_voc_xml_with_malformed_box_is_reported_and_skipped(tmp_path):
-    spec = importlib.util.spec_from_file_location('voc2coco', ROOT / 'tools/dataset_converters/voc2coco.py')
-    voc2coco = importlib.util.module_from_spec(spec)
-    sys.modules['voc2coco'] = voc2coco  # dataclasses look their module up
-    spec.loader.exec_module(voc2coco)
+def test_voc_xml_with_malformed_box_is_reported_and_skipped(tmp_path, load_tool):
+    voc2coco = load_tool('tools/dataset_converters/voc2coco.py')
     root = tmp_path / 'VOC'
     for sub in ('Annotations', 'JPEGImages', 'ImageSets/Main'):
         (root / sub).mkdir(parents=True)
@@ -416,7 +426,6 @@ def test_checkpoint_with_code_is_refused_with_a_clear_message(tmp_path):
 
 
 def test_checkpoint_compatibility_hook_stops_load_from_before_training(tmp_path):
-    from condconv_det.reliability import CheckpointCompatibilityHook
     path = tmp_path / 'other.pth'
     torch.save(dict(state_dict=torch.nn.Linear(4, 2).state_dict()), path)
     runner = types.SimpleNamespace(_load_from=str(path), _resume=False, model=torch.nn.Linear(4, 3))

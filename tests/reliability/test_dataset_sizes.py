@@ -60,7 +60,7 @@ def test_own_loader_with_a_last_batch_of_one_stops_with_the_cause_and_the_fix(de
                  ok=False)
     assert not _iterations(out), out[-3000:]
     assert _last_line(out).startswith(
-        'condconv_det.reliability.train_batches.TrainBatchError: the last training batch of every epoch will hold 1 '
+        'condconv_det.utils.train_batch_errors.TrainBatchError: the last training batch of every epoch will hold 1 '
         'image (training set of 25 images, batch_size=8, BatchSampler: 25 = 3 x 8 + 1), and BatchNorm layer '
         'neck.extra_layers.'), _last_line(out)
     assert "Fix: train_dataloader.batch_sampler=dict(type='FillLastBatchSampler')" in _last_line(out)
@@ -72,7 +72,7 @@ def test_own_loader_with_a_last_batch_of_one_stops_with_the_cause_and_the_fix(de
     assert _iterations(out) == ['1/4', '2/4', '3/4'], out[-3000:]
     assert 'ValueError: Expected more than 1 value per channel when training' in out  # PyTorch's, chained
     assert _last_line(out).startswith(
-        'condconv_det.reliability.train_batches.TrainBatchError: Expected more than 1 value per channel when '
+        'condconv_det.utils.train_batch_errors.TrainBatchError: Expected more than 1 value per channel when '
         'training, got input size torch.Size([1, 128, 1, 1]): a training batch of 1 image reached a BatchNorm '
         'layer at a 1x1 feature map'), _last_line(out)
     assert "Fix: train_dataloader.batch_sampler=dict(type='FillLastBatchSampler')" in _last_line(out)
@@ -84,7 +84,7 @@ def test_dataset_smaller_than_one_batch_trains_or_names_the_fix(demo_25):
     out = _train(demo_25, STATIC_DEMO, 'train_dataloader.batch_size=8', 'train_dataloader.dataset.indices=5',
                  'train_dataloader.batch_sampler=None', 'train_dataloader.drop_last=True', ok=False)
     assert _last_line(out) == (
-        'condconv_det.reliability.train_batches.TrainBatchError: an epoch has no training iteration: training set '
+        'condconv_det.utils.train_batch_errors.TrainBatchError: an epoch has no training iteration: training set '
         'of 5 images, batch_size=8, and the loader drops the incomplete batch (drop_last=True, BatchSampler). Fix: '
         "train_dataloader.batch_sampler=dict(type='FillLastBatchSampler') without drop_last (fills the batch with "
         'repeated images: any dataset size trains), or a batch_size of at most 5 (>= 2 for SSD/SSDLite).')
@@ -96,7 +96,7 @@ def test_single_image_dataset_trains_or_names_the_fix(demo_25):
     out = _train(demo_25, CONDCONV_DEMO, 'train_dataloader.batch_size=1', 'train_dataloader.dataset.indices=1',
                  ok=False)
     assert _last_line(out).startswith(
-        'condconv_det.reliability.train_batches.TrainBatchError: every training batch holds 1 image (training set '
+        'condconv_det.utils.train_batch_errors.TrainBatchError: every training batch holds 1 image (training set '
         'of 1 image, batch_size=1), and BatchNorm layer neck.extra_layers.'), _last_line(out)
     assert _last_line(out).endswith('Fix: set train_dataloader.batch_size >= 2 (with FillLastBatchSampler a training '
                                     'set of one image fills the batch with augmented copies of it).')

@@ -19,7 +19,7 @@ BN_STATS = ('running_mean', 'running_var')
 
 def test_dist_train_two_cpu_ranks_agree_and_all_params_get_gradients(tiny_demo_dir):
     # No runner_type in the config: without a GPU, dist_train.sh itself selects CPUDDPRunner (mmengine 0.10's
-    # init_dist/wrap_model assume CUDA; see condconv_det.reliability.distributed).
+    # init_dist/wrap_model assume CUDA; see condconv_det.engine.runner.cpu_ddp_runner).
     config = write_tiny_config(tiny_demo_dir, 'dist.py', epochs=1, extra_hooks=["dict(type='RankStateDumpHook')"])
     port = str(29500 + os.getpid() % 1000)
     out = run_tool([ROOT / 'tools/dist_train.sh', config, 2, '--work-dir', 'dist'], cwd=tiny_demo_dir,

@@ -86,7 +86,7 @@ def load_model(cfg: Any, config: str, checkpoint: str):
     from mmengine.runner.checkpoint import load_state_dict
 
     from condconv_det.layers import CondConv2d
-    from condconv_det.reliability import check_checkpoint_matches, load_checkpoint_file
+    from condconv_det.utils.checkpoint_checks import check_checkpoint_matches, load_checkpoint_file
     model = MODELS.build(copy.deepcopy(cfg.model))
     if not any(isinstance(module, CondConv2d) for module in model.modules()):
         raise ValueError(f'{config}: its model has no CondConv2d layer (num_experts=0 everywhere?), so there is no '

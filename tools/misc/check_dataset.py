@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import List, Optional, Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this checkout, even without `pip install -e`
-from condconv_det.reliability.annotation_checks import (CHECK_IMAGE_MODES, DatasetCheckError,  # noqa: E402
-                                                        check_coco_file)
+from condconv_det.datasets import CHECK_IMAGE_MODES, DatasetCheckError, check_coco_file  # noqa: E402
 
 
 def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
@@ -38,7 +37,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     errors: List[str] = []
     if args.target.endswith('.py'):
         from mmengine.config import Config, DictAction
-        from condconv_det.reliability.config_checks import check_config
+        from condconv_det.utils.config_checks import check_config
         cfg = Config.fromfile(args.target)
         if args.cfg_options:
             options = argparse.Namespace()

@@ -3,9 +3,9 @@ temperature linearly from ``start_temperature`` to ``end_temperature`` over the 
 early training mixes all experts nearly uniformly. Not needed by the paper's sigmoid routing (Yang et al., 2019)."""
 from typing import Optional
 
+from mmdet.registry import HOOKS
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from mmengine.registry import HOOKS
 
 from condconv_det.layers.softmax_routing import SoftmaxRouting
 

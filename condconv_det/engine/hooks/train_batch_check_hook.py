@@ -1,95 +1,22 @@
-"""Training batches that BatchNorm can use, on any dataset size.
-
-In training mode BatchNorm needs more than one value per channel. A batch of one image at a 1x1 feature map (the
-last extra layers of SSD/SSDLite) has exactly one, and PyTorch stops with ``Expected more than 1 value per channel
-when training``. mmengine's default loader ends each epoch with ``n % batch_size`` images, so every training set
-of ``n ≡ 1 (mod batch_size)`` images (per rank) crashed these models in the first epoch.
-
-- :class:`FillLastBatchSampler` (``train_dataloader.batch_sampler=dict(type='FillLastBatchSampler')``, the
-  project's train loaders): every batch holds ``batch_size`` images; the last one is completed with the first
-  images of the epoch's order. Unlike ``drop_last=True`` it trains every image each epoch and it trains a set
-  smaller than one batch (one image, or fewer images than DDP ranks) instead of running epochs without an
-  iteration; the number of iterations per epoch is mmengine's default, ``ceil(n / batch_size)``.
-- :class:`TrainBatchCheckHook` (in the project's ``custom_hooks``): for a loader of one's own, it stops the run
-  with :class:`TrainBatchError`, naming the layer, the dataset size, the batch size and the fix, at the first
-  iteration when a later batch will give a BatchNorm layer one value per channel, and refuses a loader with no
-  iteration per epoch (``drop_last=True`` with fewer images than ``batch_size``).
-- :func:`explain_batchnorm_error`: the same explanation, without the sizes, for a run without the hook
-  (``tools/train.py`` adds it to PyTorch's message).
+"""``TrainBatchCheckHook`` (in the project's ``custom_hooks``): stop a run whose training batches BatchNorm cannot use
+(:mod:`condconv_det.utils.train_batch_errors`), naming the layer, the dataset size, the batch size and the fix, at
+the first iteration when a later batch will give a BatchNorm layer one value per channel; and refuse a loader with
+no iteration per epoch (``drop_last=True`` with fewer images than ``batch_size``).
 """
-import itertools
 import math
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict
 
 import torch
 import torch.nn as nn
-from mmdet.registry import DATA_SAMPLERS, HOOKS
+from mmdet.registry import HOOKS
 from mmengine.dist import get_dist_info
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
-from torch.utils.data import BatchSampler, Sampler
 
-BATCHNORM_ERROR = 'Expected more than 1 value per channel when training'
-FIX_LAST_BATCH = ("train_dataloader.batch_sampler=dict(type='FillLastBatchSampler') (as the project's configs: "
-                  'the last batch is completed with images from the start of the epoch, so any dataset size trains), '
-                  'or train_dataloader.drop_last=True with batch_sampler=None (an epoch then needs at least '
-                  'batch_size images per rank)')
-FIX_BATCH_OF_ONE = ('set train_dataloader.batch_size >= 2 (with FillLastBatchSampler a training set of one image '
-                    'fills the batch with augmented copies of it)')
-
+from condconv_det.utils.train_batch_errors import BATCHNORM_ERROR, FIX_BATCH_OF_ONE, FIX_LAST_BATCH, TrainBatchError
 
 # Batch samplers whose last batch of an epoch holds n % batch_size images (n: indices per rank), when not drop_last.
 LAST_BATCH_IS_REMAINDER = ('BatchSampler', 'AspectRatioBatchSampler')
-
-
-class TrainBatchError(ValueError):
-    """A training batch BatchNorm cannot use, or a loader without any batch; names the sizes and the fix."""
-
-
-@DATA_SAMPLERS.register_module()
-class FillLastBatchSampler(BatchSampler):
-    """Batches of exactly ``batch_size`` indices; the last, incomplete one is filled with the epoch's first indices.
-
-    With ``n`` indices from ``sampler`` an epoch has ``ceil(n / batch_size)`` batches, every index appears at least
-    once and ``(-n) % batch_size`` indices twice; ``n < batch_size`` repeats the indices cyclically (one image: a
-    batch of copies, each augmented on its own). ``set_epoch`` reaches ``sampler`` through mmengine's
-    ``DistSamplerSeedHook`` as for any batch sampler.
-
-    Args:
-        sampler (Sampler): the index sampler (mmengine's ``DefaultSampler``: shuffled, split across ranks).
-        batch_size (int): images per batch.
-    """
-
-    def __init__(self, sampler: Sampler, batch_size: int) -> None:
-        super().__init__(sampler, batch_size, drop_last=False)
-
-    def __iter__(self) -> Iterator[List[int]]:
-        batch: List[int] = []
-        first: List[int] = []
-        for index in self.sampler:
-            if len(first) < self.batch_size:
-                first.append(index)
-            batch.append(index)
-            if len(batch) == self.batch_size:
-                yield batch
-                batch = []
-        if batch:
-            yield batch + list(itertools.islice(itertools.cycle(first), self.batch_size - len(batch)))
-
-    def __len__(self) -> int:
-        return math.ceil(len(self.sampler) / self.batch_size)
-
-
-def explain_batchnorm_error(error: BaseException) -> Optional[str]:
-    """The cause and the fix of PyTorch's BatchNorm error (``None`` for any other error), for a run without
-    :class:`TrainBatchCheckHook`."""
-    if isinstance(error, TrainBatchError) or BATCHNORM_ERROR not in str(error):
-        return None
-    return (f'{error}: a training batch of 1 image reached a BatchNorm layer at a 1x1 feature map (SSD/SSDLite '
-            "extra layers), where BatchNorm has no batch statistics. The default loader's last batch holds 1 image "
-            'when the training set (per rank) has n images with n % batch_size == 1. '
-            f'Fix: {FIX_LAST_BATCH}; with train_dataloader.batch_size=1: {FIX_BATCH_OF_ONE}. '
-            "custom_hooks=[dict(type='TrainBatchCheckHook')] names the layer and the sizes at the first iteration.")
 
 
 def _loader_sizes(loader: Any) -> Dict[str, Any]:

@@ -11,9 +11,9 @@ own learning rate (``routing_lr_mult``).
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch.nn as nn
+from mmdet.registry import OPTIM_WRAPPER_CONSTRUCTORS
 from mmengine.logging import print_log
 from mmengine.optim import DefaultOptimWrapperConstructor
-from mmengine.registry import OPTIM_WRAPPER_CONSTRUCTORS
 
 from condconv_det.layers import CondConv2d
 from condconv_det.layers.pooled_routing import PooledLinearRouting

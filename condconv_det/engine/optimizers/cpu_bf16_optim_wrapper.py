@@ -10,8 +10,8 @@ from typing import Iterator
 
 import torch
 import torch.nn as nn
+from mmdet.registry import OPTIM_WRAPPERS
 from mmengine.optim import OptimWrapper
-from mmengine.registry import OPTIM_WRAPPERS
 
 
 @OPTIM_WRAPPERS.register_module()

@@ -19,7 +19,7 @@ import condconv_det.engine.hooks.routing_stats_hook  # noqa: F401  (registers Ro
 from condconv_det.engine.hooks.routing_stats_hook import STAGE_KEYS, RoutingStatsHook
 from condconv_det.layers.pooled_routing import PooledLinearRouting
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEMO_CONDCONV_CONFIG = ROOT / 'configs/ssdlite/ssdlite_condconv-mobilenetv2-8e_1xb16-30e_demo.py'
 
 

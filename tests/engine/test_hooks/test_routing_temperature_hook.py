@@ -3,8 +3,8 @@ from types import SimpleNamespace
 
 import pytest
 import torch.nn as nn
+from mmdet.registry import HOOKS
 from mmengine.logging import MessageHub
-from mmengine.registry import HOOKS
 
 from condconv_det.engine.hooks import RoutingTemperatureHook
 from condconv_det.layers import CondConv2d, SoftmaxRouting

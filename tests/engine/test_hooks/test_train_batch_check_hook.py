@@ -1,41 +1,18 @@
-"""Training batches on any dataset size (issue 14), in-process and small: FillLastBatchSampler's batches, the
-TrainBatchCheckHook's messages on a toy BatchNorm model, the explanation tools/train.py adds to PyTorch's error,
-the validation notes of the annotation check, and that every config's train loader passes the sampler through
-mmengine's Runner.build_dataloader. Whole runs through tools/: test_dataset_sizes.py."""
+"""TrainBatchCheckHook on a toy BatchNorm model: it names the batch BatchNorm cannot use (the last batch of one image,
+a batch size of one, an epoch without iterations, a rank's share) and the fix, before PyTorch does. Whole runs
+through tools/: tests/reliability/test_dataset_sizes.py."""
 import re
 import types
 
 import pytest
 import torch
 import torch.nn as nn
-from mmengine.config import Config
 from mmengine.dataset import DefaultSampler
-from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
 from torch.utils.data import BatchSampler, DataLoader
 
-import condconv_det  # noqa: F401  (registers the sampler and the hook)
-from condconv_det.reliability import (FillLastBatchSampler, TrainBatchCheckHook, TrainBatchError, check_coco_file,
-                                      explain_batchnorm_error)
-from condconv_det.reliability import train_batches
-from reliability_utils import ROOT
-from test_bad_inputs import CLASSES, _coco, _write
-
-CONFIGS = sorted(p for p in (ROOT / 'configs').rglob('*.py') if '_base_' not in p.parts)
-
-
-@pytest.mark.parametrize('num_images, batch_size', [(25, 8), (16, 8), (5, 8), (1, 8), (3, 1)])
-def test_fill_last_batch_sampler_completes_the_last_batch_from_the_epoch_start(num_images, batch_size):
-    sampler = DefaultSampler(list(range(num_images)), shuffle=True, seed=0)
-    batches = list(FillLastBatchSampler(sampler, batch_size))
-    order = list(sampler)
-    assert len(batches) == len(FillLastBatchSampler(sampler, batch_size)) == -(-num_images // batch_size)
-    assert all(len(batch) == batch_size for batch in batches)
-    flat = [index for batch in batches for index in batch]
-    assert flat[:num_images] == order  # every image once, in the sampler's order ...
-    assert flat[num_images:] == [order[i % num_images] for i in range(len(flat) - num_images)]  # ... then its start
-    sampler.set_epoch(1)  # mmengine's DistSamplerSeedHook reaches the sampler through batch_sampler.sampler
-    assert [i for b in FillLastBatchSampler(sampler, batch_size) for i in b][:num_images] == list(sampler)
+from condconv_det.datasets import FillLastBatchSampler
+from condconv_det.engine.hooks import TrainBatchCheckHook, train_batch_check_hook
+from condconv_det.utils import TrainBatchError
 
 
 def _bn_model() -> nn.Module:
@@ -125,7 +102,7 @@ def test_hook_gives_the_share_of_each_rank(monkeypatch):
     # 1 image on 2 ranks: mmengine's DefaultSampler gives each rank that image, a batch of 2 gets 1 per rank.
     import mmengine.dataset.sampler
     monkeypatch.setattr(mmengine.dataset.sampler, 'get_dist_info', lambda: (1, 2))
-    monkeypatch.setattr(train_batches, 'get_dist_info', lambda: (1, 2))
+    monkeypatch.setattr(train_batch_check_hook, 'get_dist_info', lambda: (1, 2))
     sampler = DefaultSampler([0], shuffle=True, seed=0)
     model = _bn_model()
     hook = _started(DataLoader([0], batch_size=2, sampler=sampler), model)
@@ -135,55 +112,3 @@ def test_hook_gives_the_share_of_each_rank(monkeypatch):
     hook.after_train(None)
     _started(DataLoader([0], batch_sampler=FillLastBatchSampler(sampler, 2)), model)
     model(torch.zeros(2, 3, 1, 1))
-
-
-def test_batchnorm_error_without_the_hook_is_explained():
-    with pytest.raises(ValueError) as error:
-        nn.BatchNorm2d(4).train()(torch.zeros(1, 4, 1, 1))
-    explanation = explain_batchnorm_error(error.value)
-    assert explanation.startswith('Expected more than 1 value per channel when training, got input size '
-                                  'torch.Size([1, 4, 1, 1]): a training batch of 1 image reached a BatchNorm layer at '
-                                  'a 1x1 feature map'), explanation
-    assert 'n % batch_size == 1' in explanation
-    assert "Fix: train_dataloader.batch_sampler=dict(type='FillLastBatchSampler')" in explanation
-    assert explain_batchnorm_error(ValueError('another problem')) is None
-    assert explain_batchnorm_error(TrainBatchError(explanation)) is None
-
-
-def _train_loader_batches(cfg: Config, num_images: int) -> list:
-    """Sizes of the batches of an epoch of the config's train loader, built by mmengine over ``num_images`` items."""
-    loader_cfg = cfg.train_dataloader.to_dict()
-    loader_cfg.update(dataset=list(range(num_images)), batch_size=8, num_workers=0, persistent_workers=False)
-    loader = Runner.build_dataloader(loader_cfg, seed=0)
-    assert isinstance(loader.batch_sampler, FillLastBatchSampler), loader.batch_sampler
-    return [len(batch) for batch in loader.batch_sampler]
-
-
-@pytest.mark.parametrize('config', CONFIGS, ids=[p.name for p in CONFIGS])
-def test_every_config_trains_on_any_dataset_size(config):
-    cfg = Config.fromfile(str(config))
-    init_default_scope(cfg.get('default_scope', 'mmdet'))
-    assert 'TrainBatchCheckHook' in [hook['type'] for hook in cfg.custom_hooks]
-    if (cfg.train_dataloader.batch_sampler or {}).get('type') == 'AspectRatioBatchSampler':
-        # mmdet's COCO loader, kept by the ResNet-FPN COCO recipes: ResNet's BatchNorm (frozen by norm_eval) sees
-        # a 25x42 map at stride 32 of their 1333x800 inputs, never 1x1, so a last batch of one image trains.
-        assert 'ResNet' in cfg.model.backbone.type and cfg.model.backbone.get('norm_eval', True), config.name
-        return
-    for num_images in (1, 5, 25):
-        assert _train_loader_batches(cfg, num_images) == [8] * -(-num_images // 8), num_images
-
-
-def test_validation_notes_name_images_and_classes_without_boxes(tmp_path):
-    data = _coco(4)
-    data['annotations'] = data['annotations'][:2]  # images 3 and 4 have no box; only the class 'circle' has boxes
-    report = check_coco_file(str(_write(tmp_path, data)), str(tmp_path / 'img'), CLASSES, test_mode=True)
-    assert report.ok and not report.skips, report.summary()
-    assert report.notes == {'eval_image_without_boxes': 2, 'eval_class_without_boxes': 2}, report.summary()
-    text = report.summary()
-    assert ("note: 2 classes without any box in this validation/test file (left out of COCO's mAP, which averages "
-            "over the classes present; their per-class AP is nan) (e.g. 'triangle'; 'rectangle')") in text
-    assert 'note: 2 validation/test images without any box (evaluated as background' in text
-    data['annotations'] = []
-    report = check_coco_file(str(_write(tmp_path, data, images=False)), test_mode=True)
-    assert report.ok and report.notes == {'eval_image_without_boxes': 4, 'eval_file_without_boxes': 1}
-    assert 'validation/test files without a single box (COCO mAP is -1, i.e. undefined' in report.summary()

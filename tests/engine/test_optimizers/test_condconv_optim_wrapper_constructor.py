@@ -121,7 +121,7 @@ def test_bccd_lrmatched_config_scales_only_the_upcycled_backbone() -> None:
     from mmengine.optim import build_optim_wrapper
 
     register_all_modules()
-    root = Path(__file__).resolve().parents[2]
+    root = Path(__file__).resolve().parents[3]
     cfg = Config.fromfile(root / 'configs/ssdlite/ssdlite_condconv-mobilenetv2-8e-imagenet-lrmatched_1xb8-12e_bccd.py')
     model = MODELS.build(cfg.model)
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
