@@ -1,17 +1,10 @@
 """CondConv-aware MADDs: per-layer closed form, per-example semantics, and the paper's table."""
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch.nn as nn
 
 import condconv_det  # noqa: F401
 from condconv_det.analysis import condconv_layer_madds, get_madds
 from condconv_det.layers import CondConv2d
-
-
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize('kwargs', [dict(kernel_size=3, padding=1), dict(kernel_size=1),
@@ -50,17 +43,10 @@ def test_total_is_linear_in_batch_and_bn_is_folded():
     assert get_madds(model, (3, 64, 64), count_bn=True)['madds'] > one['madds']
 
 
-def _load_get_flops():
-    spec = importlib.util.spec_from_file_location('get_flops', REPO / 'tools' / 'analysis' / 'get_flops.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.slow
-def test_get_flops_table_matches_the_paper():
+def test_get_flops_table_matches_the_paper(load_tool):
     """MobileNetV1/V2 within 1% (both columns), the others within 3%."""
-    get_flops = _load_get_flops()
+    get_flops = load_tool('tools/analysis/get_flops.py')
     rows = get_flops.paper_table()
     print(get_flops.format_table(rows))
     for row in rows:
@@ -69,10 +55,8 @@ def test_get_flops_table_matches_the_paper():
         assert abs(row['cond'] / row['paper_cond'] - 1) <= tol, row
 
 
-def test_experts_sweep_reports_growing_cost_and_plots(tmp_path):
-    spec = importlib.util.spec_from_file_location('experts_sweep', REPO / 'tools' / 'analysis' / 'experts_sweep.py')
-    sweep = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(sweep)
+def test_experts_sweep_reports_growing_cost_and_plots(tmp_path, load_tool):
+    sweep = load_tool('tools/analysis/experts_sweep.py')
     rows = sweep.sweep('CondConvMobileNetV2', [1, 4], (32, 32), 10, runs=1, kwargs=dict(widen_factor=0.25))
     assert [r['experts'] for r in rows] == [0, 1, 4]
     assert rows[0]['madds'] < rows[1]['madds'] < rows[2]['madds']

@@ -1,7 +1,6 @@
 """Routing analysis: streaming statistics match a direct computation, class specificity separates class-dependent
 from constant / class-blind routing, and tools/analysis/routing_analysis.py writes every figure and numbers file for
 a CondConv SSDLite over a tiny demo split."""
-import importlib.util
 import json
 import subprocess
 import sys
@@ -144,14 +143,7 @@ def random_init_checkpoint(config: Path, path: Path) -> Path:
     return path
 
 
-def load_tool(relative: str):
-    spec = importlib.util.spec_from_file_location(Path(relative).stem, ROOT / relative)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_routing_analysis_tool_writes_every_figure_and_the_numbers(tiny_demo, monkeypatch):
+def test_routing_analysis_tool_writes_every_figure_and_the_numbers(tiny_demo, monkeypatch, load_tool):
     monkeypatch.chdir(tiny_demo)
     checkpoint = random_init_checkpoint(DEMO_CONDCONV_CONFIG, tiny_demo / 'random.pth')
     tool = load_tool('tools/analysis/routing_analysis.py')
