@@ -52,10 +52,13 @@ import sys
 import xml.etree.ElementTree as ET
 from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this checkout, even without `pip install -e`
+from condconv_det.datasets.check_report import count_example  # noqa: E402
+
 VERSION = '1.0'
-MAX_EXAMPLES = 5
 BOX_REASONS = ('degenerate', 'unparsable', 'outside_image', 'duplicate', 'near_duplicate',
                'unknown_class', 'difficult_skipped')
 NOTE_REASONS = ('clipped', 'difficult_ignored', 'size_from_image', 'size_mismatch',
@@ -71,7 +74,8 @@ Event = Tuple[str, str]  # (reason, example text)
 
 @dataclass
 class Report:
-    """Per-split and overall (unique images) counts of every skip / fix, with first examples."""
+    """Per-split and overall (unique images) counts of every skip / fix, with first examples (counted as the dataset
+    check counts its skips: :func:`condconv_det.datasets.check_report.count_example`)."""
 
     images: Dict[str, int] = field(default_factory=dict)
     boxes: Dict[str, Dict[str, int]] = field(default_factory=dict)
@@ -85,9 +89,7 @@ class Report:
     def add_unique(self, events: Sequence[Event]) -> None:
         """Add the events of an image seen for the first time (in any split)."""
         for reason, example in events:
-            self.counts[reason] += 1
-            if len(self.examples[reason]) < MAX_EXAMPLES:
-                self.examples[reason].append(example)
+            count_example(self.counts, self.examples, reason, example)
 
     def to_dict(self) -> Dict[str, Any]:
         """JSON-able form (written into each output's ``info.report``)."""
