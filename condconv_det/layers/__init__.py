@@ -6,9 +6,5 @@ from .sigmoid_routing import SigmoidRouting
 from .softmax_routing import SoftmaxRouting
 from .strategies import STRATEGIES
 from .strategy_dispatch import select_strategy
-from .workspace import release_workspaces, workspaces_disabled
 
-__all__ = [
-    'CondConv2d', 'SigmoidRouting', 'SoftmaxRouting', 'build_routing', 'STRATEGIES', 'select_strategy',
-    'release_workspaces', 'workspaces_disabled'
-]
+__all__ = ['CondConv2d', 'SigmoidRouting', 'SoftmaxRouting', 'build_routing', 'STRATEGIES', 'select_strategy']

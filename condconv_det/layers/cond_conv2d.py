@@ -153,7 +153,7 @@ class CondConv2d(nn.Module):
             strategy = select_strategy(batch, self.kernel_size, self.groups, self.in_channels, self.out_channels,
                                        x.device.type, torch.is_grad_enabled(), _is_exporting(), out_h * out_w)
         else:
-            check_strategy_applicable(strategy, batch, self.kernel_size, self.groups, self.in_channels)
+            check_strategy_applicable(strategy, batch, self.kernel_size)
         geometry = ConvGeometry(self.stride, padding, self.dilation, self.groups)
         return STRATEGIES[strategy](x, routing_weights, self.weight, self.bias, geometry)
 

@@ -1,8 +1,10 @@
-"""Exact execution strategies of a CondConv layer (Yang et al., NeurIPS 2019, eq. (1)).
+"""Exact execution strategies of a CondConv layer, the ones ``strategy='auto'`` picks (Yang et al., NeurIPS 2019,
+eq. (1)).
 
 Every strategy computes, for each example ``b``, ``y_b = conv(x_b, sum_i r_{b,i} W_i) + sum_i r_{b,i} bias_i`` and
 differs only in how the batch of per-example convolutions is run. All are exact (same maths, float64 tests agree
-with a per-example loop to 1e-10, outputs and gradients). The choice between them is made in ``strategy_dispatch``.
+with a per-example loop to 1e-10, outputs and gradients). The choice between them is made in ``strategy_dispatch``;
+the alternatives they were measured against are comparison points of ``tools/analysis/benchmark_condconv.py``.
 
 Signature of every strategy: ``(x, routing_weights, weight, bias, geometry) -> y`` with ``x (B, C, H, W)``,
 ``routing_weights (B, E)``, ``weight (E, out, C // groups, kh, kw)`` (expert-major), ``bias (E, out)`` or ``None``.
@@ -14,33 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .kernel_mixing import kernels_fit_workspace, mix_expert_biases, mix_expert_kernels, mixed_kernels_nbytes
-from .per_example_matmul_function import PerExampleMatmulFunction, apply_kernel_matrices
-from .workspace import workspaces_usable
-
-# Workspace slot of the mixed kernels of the no_grad strategies (see ``workspace``); ``None`` = fresh tensor.
-_KERNELS_SLOT = 'strategies.kernels'
-
-
-def _mixed_kernels(x: Tensor, routing_weights: Tensor, weight: Tensor) -> Tensor:
-    slot = _KERNELS_SLOT if kernels_fit_workspace(x, routing_weights, weight) else None
-    return mix_expert_kernels(routing_weights, weight, slot)
-
-
-def _per_example_matmul(x_mat: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor], groups: int,
-                        rows_layout: bool) -> Tensor:
-    """``K_b @ x_b + bias_b`` for ``x_mat`` = ``cols (B*g, K, L)`` or ``rows (B, L, K)`` (see
-    ``PerExampleMatmulFunction``): plain ops with the kernels in the reused buffer when autograd records nothing, the
-    fused memory-lean function when it does (CPU eager, kernels of 32 MiB or more), plain autograd-recorded ops
-    otherwise."""
-    slot = None
-    if kernels_fit_workspace(x_mat, routing_weights, weight):
-        slot = _KERNELS_SLOT
-    elif workspaces_usable(x_mat.device, mixed_kernels_nbytes(routing_weights, weight)) and weight.is_contiguous():
-        return PerExampleMatmulFunction.apply(x_mat, routing_weights, weight, bias, groups, rows_layout)
-    batch, out_channels = routing_weights.shape[0], weight.shape[1]
-    kernels = mix_expert_kernels(routing_weights, weight, slot).reshape(batch * groups, out_channels // groups, -1)
-    return apply_kernel_matrices(x_mat, kernels, mix_expert_biases(routing_weights, bias), rows_layout)
+from .kernel_mixing import mix_expert_biases, mix_expert_kernels
 
 
 class ConvGeometry(NamedTuple):
@@ -56,15 +32,27 @@ def conv_output_size(size: int, kernel: int, stride: int, padding: int, dilation
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
-def _is_channels_last(x: Tensor) -> bool:
-    """True when ``x`` is stored NHWC (and that is not also plain NCHW, as for 1x1 spatial size)."""
-    return x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+def _per_example_matmul(x_mat: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor], groups: int,
+                        rows_layout: bool) -> Tensor:
+    """``K_b x_b + bias_b`` per (example, group) with the mixed kernels as matrices ``K (B*g, out/g, K)``; ``x_mat``
+    as ``cols (B*g, K, L)`` gives ``(B*g, out/g, L)``, as ``rows (B, L, K)`` (``rows_layout``, ``g == 1``)
+    ``(B, L, out)``."""
+    batch, out_channels = routing_weights.shape[0], weight.shape[1]
+    kernels = mix_expert_kernels(routing_weights, weight).view(batch * groups, out_channels // groups, -1)
+    biases = mix_expert_biases(routing_weights, bias)
+    if rows_layout:
+        if biases is None:
+            return torch.bmm(x_mat, kernels.transpose(1, 2))
+        return torch.baddbmm(biases.unsqueeze(1), x_mat, kernels.transpose(1, 2))
+    if biases is None:
+        return torch.bmm(kernels, x_mat)
+    return torch.baddbmm(biases.view(kernels.shape[0], kernels.shape[1], 1), kernels, x_mat)
 
 
 def conv_mixed_single(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor],
                       geometry: ConvGeometry) -> Tensor:
     """(a) Batch of one: mix the kernel once (eq. 1), then one ordinary convolution."""
-    kernel = _mixed_kernels(x, routing_weights, weight)[0]
+    kernel = mix_expert_kernels(routing_weights, weight)[0]
     biases = mix_expert_biases(routing_weights, bias)
     return F.conv2d(x, kernel, None if biases is None else biases[0], geometry.stride, geometry.padding,
                     geometry.dilation, geometry.groups)
@@ -77,7 +65,6 @@ def conv_bmm_1x1(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optio
     Stride is a spatial slice, padding an explicit ``F.pad`` (1x1 sees zeros: the output there is the bias).
     Groups become extra batch entries (``B * groups`` small products) for NCHW input. A channels_last input with
     ``groups == 1`` is multiplied as ``(B, HW, C) @ (B, C, out)`` without any copy and gives a channels_last output.
-    On CPU in eager mode, for large kernels, the memory-lean ``PerExampleMatmulFunction`` runs it (same arithmetic).
     """
     pad_h, pad_w = geometry.padding
     if pad_h or pad_w:
@@ -88,7 +75,8 @@ def conv_bmm_1x1(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optio
     batch, channels, height, width = x.shape
     out_channels = weight.shape[1]
     groups = geometry.groups
-    rows_layout = groups == 1 and _is_channels_last(x)
+    # NHWC storage that is not also plain NCHW (as it is for a 1x1 spatial size)
+    rows_layout = groups == 1 and x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
     if rows_layout:
         x_mat = x.permute(0, 2, 3, 1).reshape(batch, height * width, channels)
     else:
@@ -101,14 +89,14 @@ def conv_bmm_1x1(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optio
 
 def conv_grouped(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor],
                  geometry: ConvGeometry) -> Tensor:
-    """(c)/(d) One grouped convolution: the batch is folded into channels, ``groups = groups * B``.
+    """(c) One grouped convolution: the batch is folded into channels, ``groups = groups * B``.
 
     ``x (B, C, H, W)`` is viewed as ``(1, B*C, H, W)`` (free for NCHW-contiguous input) and the mixed kernels as
     ``(B*out, C/groups, kh, kw)``. For depthwise layers this is a depthwise convolution over ``B*C`` channels.
     """
     batch, channels, height, width = x.shape
     _, out_channels, in_per_group, kernel_h, kernel_w = weight.shape
-    kernels = _mixed_kernels(x, routing_weights, weight).view(batch * out_channels, in_per_group, kernel_h, kernel_w)
+    kernels = mix_expert_kernels(routing_weights, weight).view(batch * out_channels, in_per_group, kernel_h, kernel_w)
     biases = mix_expert_biases(routing_weights, bias)
     # Batch of one: keep x as is. reshape() would return a view with an odd batch stride for channels_last x, and
     # torch 2.13's float64 CPU conv backward then returns a wrong weight gradient for channels_last kernels.
@@ -119,31 +107,9 @@ def conv_grouped(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optio
     return y.view(batch, out_channels, y.shape[2], y.shape[3])
 
 
-def conv_depthwise_nhwc(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor],
-                        geometry: ConvGeometry) -> Tensor:
-    """(d) Depthwise (``groups == in_channels``, any channel multiplier): one depthwise convolution over ``B*C``
-    channels, run channels_last whatever the input layout.
-
-    The batch is folded into channels as ``(H, W, B*C)`` memory, i.e. a channels_last ``(1, B*C, H, W)`` tensor, for
-    which oneDNN's depthwise kernels were 2-3x faster than for the NCHW fold of ``grouped`` (CPU, forward+backward);
-    the fold and the unfold of the output are one copy each. The output has the input's memory format.
-    """
-    batch, channels, height, width = x.shape
-    _, out_channels, _, kernel_h, kernel_w = weight.shape
-    folded = x.permute(2, 3, 0, 1).reshape(height, width, batch * channels).permute(2, 0, 1).unsqueeze(0)
-    kernels = _mixed_kernels(x, routing_weights, weight).reshape(batch * out_channels, 1, kernel_h, kernel_w)
-    biases = mix_expert_biases(routing_weights, bias)
-    y = F.conv2d(folded, kernels, None if biases is None else biases.view(-1), geometry.stride, geometry.padding,
-                 geometry.dilation, batch * channels)
-    out_h, out_w = y.shape[2], y.shape[3]
-    y = y[0].permute(1, 2, 0).reshape(out_h, out_w, batch, out_channels).permute(2, 3, 0, 1)
-    memory_format = torch.channels_last if _is_channels_last(x) else torch.contiguous_format
-    return y.contiguous(memory_format=memory_format)
-
-
 def conv_unfold_bmm(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor],
                     geometry: ConvGeometry) -> Tensor:
-    """im2col (``F.unfold``) then one batched matrix product with the per-example kernels; any kernel and groups.
+    """(d) im2col (``F.unfold``) then one batched matrix product with the per-example kernels; any kernel and groups.
 
     Exports to ONNX with a dynamic batch (no batch-dependent ``group`` attribute), at the cost of the im2col copy.
     """
@@ -158,57 +124,17 @@ def conv_unfold_bmm(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Op
     return y.view(batch, out_channels, out_h, out_w)
 
 
-def conv_per_example(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor],
-                     geometry: ConvGeometry) -> Tensor:
-    """A Python loop of ordinary convolutions, one per example (the official TF code's approach)."""
-    kernels = _mixed_kernels(x, routing_weights, weight)
-    biases = mix_expert_biases(routing_weights, bias)
-    outputs = [
-        F.conv2d(x[index:index + 1], kernels[index], None if biases is None else biases[index], geometry.stride,
-                 geometry.padding, geometry.dilation, geometry.groups) for index in range(x.shape[0])
-    ]
-    return torch.cat(outputs, dim=0)
-
-
-def conv_expert_outputs(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor],
-                        geometry: ConvGeometry) -> Tensor:
-    """Reference: convolve with all ``E`` experts (one static conv of ``E*out`` channels), mix the outputs.
-
-    ``E`` times the MADDs of the other strategies (the "mixture of experts" view of eq. (1)); kept for benchmarks
-    and because it is made only of static ops (exports with a dynamic batch).
-    """
-    batch = x.shape[0]
-    num_experts, out_channels, in_per_group, kernel_h, kernel_w = weight.shape
-    groups = geometry.groups
-    out_per_group = out_channels // groups
-    # Output channels must stay group-major for a grouped conv: (g, E, out/g) ordering.
-    stacked = weight.reshape(num_experts, groups, out_per_group, in_per_group, kernel_h, kernel_w).transpose(0, 1)
-    stacked = stacked.reshape(groups * num_experts * out_per_group, in_per_group, kernel_h, kernel_w)
-    y = F.conv2d(x, stacked, None, geometry.stride, geometry.padding, geometry.dilation, groups)
-    out_h, out_w = y.shape[2], y.shape[3]
-    y = y.view(batch, groups, num_experts, out_per_group, out_h, out_w)
-    y = torch.einsum('bgeohw,be->bgohw', y, routing_weights).reshape(batch, out_channels, out_h, out_w)
-    biases = mix_expert_biases(routing_weights, bias)
-    if biases is not None:
-        y = y + biases.view(batch, out_channels, 1, 1)
-    return y
-
-
 StrategyFn = Callable[[Tensor, Tensor, Tensor, Optional[Tensor], ConvGeometry], Tensor]
 
 STRATEGIES: Dict[str, StrategyFn] = {
     'mixed_single': conv_mixed_single,
     'bmm_1x1': conv_bmm_1x1,
     'grouped': conv_grouped,
-    'depthwise_nhwc': conv_depthwise_nhwc,
     'unfold_bmm': conv_unfold_bmm,
-    'per_example': conv_per_example,
-    'expert_outputs': conv_expert_outputs,
 }
 
 
-def check_strategy_applicable(strategy: str, batch: int, kernel_size: Tuple[int, int], groups: int = 1,
-                              in_channels: int = 1) -> None:
+def check_strategy_applicable(strategy: str, batch: int, kernel_size: Tuple[int, int]) -> None:
     """Raise ``ValueError`` when ``strategy`` is unknown or cannot run this shape (used for forced strategies)."""
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be 'auto' or one of {sorted(STRATEGIES)}, got strategy={strategy!r}")
@@ -216,6 +142,3 @@ def check_strategy_applicable(strategy: str, batch: int, kernel_size: Tuple[int,
         raise ValueError(f"strategy='mixed_single' needs a batch of 1, got a batch of {batch}")
     if strategy == 'bmm_1x1' and tuple(kernel_size) != (1, 1):
         raise ValueError(f"strategy='bmm_1x1' needs a 1x1 kernel, got kernel_size={tuple(kernel_size)}")
-    if strategy == 'depthwise_nhwc' and groups != in_channels:
-        raise ValueError(f"strategy='depthwise_nhwc' needs a depthwise conv (groups == in_channels), got "
-                         f'groups={groups}, in_channels={in_channels}')

@@ -22,13 +22,13 @@ process --extra-strategies depthwise_nhwc unfold_bmm per_example``, medians of 7
   backward (this threshold is reasoned, not measured).
 * grouped convs with few channels per group (``in/groups < 16``, e.g. ResNeXt) -> as depthwise (unmeasured; many
   tiny GEMMs would follow from ``unfold_bmm``).
-The grad mode did not change any CPU ordering above, so the CPU rule ignores it. Whether the per-example GEMMs use
-reused buffers / the fused backward is decided by kernel size in ``workspace`` (32 MiB), not here.
+The grad mode did not change any CPU ordering above, so the CPU rule ignores it. (These figures were taken with the
+CPU workspaces of that time, removed since: docs/performance.md.) ``depthwise_nhwc`` and ``per_example`` are now
+comparison points of ``benchmark_condconv.py``, not strategies.
 
 CUDA: NOT MEASURED (no GPU was lent while this was written). Reasoned defaults: batch 1 -> ``mixed_single`` (one
 cuDNN conv); 1x1 -> ``bmm_1x1`` (cuBLAS strided-batched GEMM, no im2col); everything else -> ``grouped`` (cuDNN
-grouped / depthwise conv with ``groups = g*B``, the usual trick). CUDA runs the plain autograd ops (its caching
-allocator already avoids the allocation cost that the CPU workspaces remove).
+grouped / depthwise conv with ``groups = g*B``, the usual trick).
 
 While tracing / exporting the batch must stay symbolic: ``bmm_1x1`` for 1x1, else ``unfold_bmm`` (both export to
 ONNX with a dynamic batch); ``grouped`` would bake ``groups = g*B`` into the graph.

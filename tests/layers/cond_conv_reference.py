@@ -2,8 +2,7 @@
 
 Loops over examples and experts with plain tensor ops; shares no code with ``condconv_det.layers.strategies``.
 """
-import contextlib
-from typing import Iterator, Optional, Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -24,15 +23,3 @@ def reference_cond_conv2d(x: Tensor, routing_weights: Tensor, weight: Tensor, bi
                                 groups))
     return torch.cat(outputs, dim=0)
 
-
-@contextlib.contextmanager
-def workspaces_for_any_size() -> Iterator[None]:
-    """Make the CPU fast path (reused kernel buffers, fused per-example matmul) run even for the tests' tiny
-    kernels, which are far below ``workspace.WORKSPACE_MIN_BYTES``."""
-    from condconv_det.layers import workspace
-    previous = workspace.WORKSPACE_MIN_BYTES
-    workspace.WORKSPACE_MIN_BYTES = 0
-    try:
-        yield
-    finally:
-        workspace.WORKSPACE_MIN_BYTES = previous

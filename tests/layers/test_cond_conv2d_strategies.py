@@ -6,15 +6,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from condconv_det.layers import STRATEGIES, CondConv2d, select_strategy
-from condconv_det.layers.workspace import workspaces_disabled
-from cond_conv_reference import reference_cond_conv2d, workspaces_for_any_size
+from cond_conv_reference import reference_cond_conv2d
 
 ATOL = 1e-10
 
 
-def _strategies_for(batch: int, kernel_size: int, groups: int, in_channels: int) -> list:
+def _strategies_for(batch: int, kernel_size: int) -> list:
     names = [name for name in STRATEGIES if not (name == 'mixed_single' and batch != 1)]
-    names = [name for name in names if not (name == 'depthwise_nhwc' and groups != in_channels)]
     return [name for name in names if not (name == 'bmm_1x1' and kernel_size != 1)] + ['auto']
 
 
@@ -77,28 +75,24 @@ def test_every_strategy_matches_reference_outputs_and_grads(case, device):
                                      layer.dilation, layer.groups, layer.padding_mode)
     upstream = torch.randn(expected.shape, dtype=torch.float64, generator=generator).to(device)
     expected_grads = torch.autograd.grad(expected, inputs, upstream)
-    for strategy in _strategies_for(case['batch'], case['kernel_size'], case['groups'], case['in_channels']):
+    for strategy in _strategies_for(case['batch'], case['kernel_size']):
         layer.strategy = strategy
-        for plain_ops in (False, True):  # CPU fast path (reused buffers, fused matmul function) and plain autograd ops
-            label = f'{strategy}{" plain" if plain_ops else ""}'
-            with workspaces_disabled() if plain_ops else workspaces_for_any_size():
-                actual = layer(x, routing)
-                assert actual.shape == expected.shape, label
-                torch.testing.assert_close(actual, expected, atol=ATOL, rtol=0, msg=lambda m: f'{label}: {m}')
-                actual_grads = torch.autograd.grad(actual, inputs, upstream)
-                for name, got, want in zip(['x', 'routing', 'weight', 'bias'], actual_grads, expected_grads):
-                    torch.testing.assert_close(got, want, atol=ATOL, rtol=0, msg=lambda m: f'{label} d{name}: {m}')
-                with torch.no_grad():
-                    torch.testing.assert_close(layer(x, routing), expected, atol=ATOL, rtol=0,
-                                               msg=lambda m: f'{label} no_grad: {m}')
+        actual = layer(x, routing)
+        assert actual.shape == expected.shape, strategy
+        torch.testing.assert_close(actual, expected, atol=ATOL, rtol=0, msg=lambda m: f'{strategy}: {m}')
+        actual_grads = torch.autograd.grad(actual, inputs, upstream)
+        for name, got, want in zip(['x', 'routing', 'weight', 'bias'], actual_grads, expected_grads):
+            torch.testing.assert_close(got, want, atol=ATOL, rtol=0, msg=lambda m: f'{strategy} d{name}: {m}')
+        with torch.no_grad():
+            torch.testing.assert_close(layer(x, routing), expected, atol=ATOL, rtol=0,
+                                       msg=lambda m: f'{strategy} no_grad: {m}')
 
 
 @pytest.mark.parametrize('strategy', sorted(STRATEGIES))
 def test_gradcheck_small_shapes(strategy, device):
     kernel_size, batch = (1, 1) if strategy == 'bmm_1x1' else (3, 2)
     batch = 1 if strategy == 'mixed_single' else batch
-    groups = 4 if strategy == 'depthwise_nhwc' else 2
-    layer = CondConv2d(4, 4, kernel_size, stride=2, padding=kernel_size // 2, groups=groups, num_experts=3,
+    layer = CondConv2d(4, 4, kernel_size, stride=2, padding=kernel_size // 2, groups=2, num_experts=3,
                        routing_cfg=None, strategy=strategy).double().to(device)
     x = torch.randn(batch, 4, 5, 4, dtype=torch.float64, device=device, requires_grad=True)
     routing = torch.rand(batch, 3, dtype=torch.float64, device=device, requires_grad=True)
@@ -111,7 +105,7 @@ def test_gradcheck_small_shapes(strategy, device):
 
 @pytest.mark.parametrize('strategy, kernel_size, channels_last', [('bmm_1x1', 1, False), ('bmm_1x1', 1, True),
                                                                      ('unfold_bmm', 3, False)])
-def test_fused_matmul_double_backward(strategy, kernel_size, channels_last):
+def test_batched_matmul_double_backward(strategy, kernel_size, channels_last):
     layer = CondConv2d(4, 4, kernel_size, padding=kernel_size // 2, num_experts=3,
                        groups=1 if channels_last else 2, routing_cfg=None, strategy=strategy).double()
     x = torch.randn(2, 4, 3, 3, dtype=torch.float64)
@@ -123,8 +117,7 @@ def test_fused_matmul_double_backward(strategy, kernel_size, channels_last):
     def run(x, routing, weight, bias):
         return torch.func.functional_call(layer, {'weight': weight, 'bias': bias}, (x, routing))
 
-    with workspaces_for_any_size():
-        assert torch.autograd.gradgradcheck(run, (x, routing, layer.weight, layer.bias))
+    assert torch.autograd.gradgradcheck(run, (x, routing, layer.weight, layer.bias))
 
 
 def test_gradcheck_with_own_routing():
@@ -136,7 +129,6 @@ def test_gradcheck_with_own_routing():
 @pytest.mark.parametrize('strategy, batch, kernel_size, match', [
     ('mixed_single', 2, 3, 'batch of 1'),
     ('bmm_1x1', 1, 3, '1x1'),
-    ('depthwise_nhwc', 2, 3, 'groups == in_channels'),
 ])
 def test_forcing_an_inapplicable_strategy_raises(strategy, batch, kernel_size, match):
     layer = CondConv2d(4, 4, kernel_size, num_experts=2, strategy=strategy)

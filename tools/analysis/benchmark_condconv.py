@@ -1,5 +1,5 @@
-"""Benchmark CondConv2d (strategy='auto') against nn.Conv2d of the same shape and the plain grouped-convolution
-trick (strategy='grouped' with plain autograd ops, as public implementations run it), forward (eval, no_grad)
+"""Benchmark CondConv2d (strategy='auto') against nn.Conv2d of the same shape and the grouped-convolution trick
+(strategy='grouped', as public implementations run it), forward (eval, no_grad)
 and forward+backward, on MobileNetV1/V2 late-stage shapes and
 one ResNet 3x3 (Yang et al., NeurIPS 2019: CondConv's extra cost should be only routing + kernel mixing).
 
@@ -15,9 +15,12 @@ without running any per-example convolution. ``limit/st`` is therefore the least
 to the static layer here (at batch 1 the mixing reads all ``E`` experts, a memory-bound product), ``auto/lim``
 how far the chosen strategy is from it, and ``grouped/limit`` the largest speed-up over the grouped trick that any
 strategy materialising the mixed kernels could reach ("paper cost model here" next to the issue targets).
+
+``--extra-strategies`` also times forced strategies of ``CondConv2d`` and the comparison points below: exact
+alternatives that ``strategy='auto'`` never picks (measured in docs/performance.md), kept here rather than in the
+layer; ``tests/tools/test_benchmark_condconv.py`` checks them against ``CondConv2d``.
 """
 import argparse
-import contextlib
 import math
 import statistics
 import sys
@@ -27,12 +30,14 @@ from typing import Callable, Dict, List, NamedTuple, Optional
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from condconv_det.layers import CondConv2d, select_strategy  # noqa: E402
-from condconv_det.layers.strategies import check_strategy_applicable  # noqa: E402
-from condconv_det.layers.workspace import release_workspaces, workspaces_disabled  # noqa: E402
+from condconv_det.layers.kernel_mixing import mix_expert_biases, mix_expert_kernels  # noqa: E402
+from condconv_det.layers.strategies import ConvGeometry, check_strategy_applicable  # noqa: E402
 
 
 class Case(NamedTuple):
@@ -58,6 +63,91 @@ CASES = [
 ]
 
 
+def conv_depthwise_nhwc(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor],
+                        geometry: ConvGeometry) -> Tensor:
+    """Depthwise (``groups == in_channels``): one depthwise convolution over ``B*C`` channels folded channels_last,
+    ``(H, W, B*C)`` memory, whatever the input layout (``grouped`` folds NCHW, which is free). Output as the input's
+    memory format."""
+    batch, channels, height, width = x.shape
+    _, out_channels, _, kernel_h, kernel_w = weight.shape
+    folded = x.permute(2, 3, 0, 1).reshape(height, width, batch * channels).permute(2, 0, 1).unsqueeze(0)
+    kernels = mix_expert_kernels(routing_weights, weight).reshape(batch * out_channels, 1, kernel_h, kernel_w)
+    biases = mix_expert_biases(routing_weights, bias)
+    y = F.conv2d(folded, kernels, None if biases is None else biases.view(-1), geometry.stride, geometry.padding,
+                 geometry.dilation, batch * channels)
+    out_h, out_w = y.shape[2], y.shape[3]
+    y = y[0].permute(1, 2, 0).reshape(out_h, out_w, batch, out_channels).permute(2, 3, 0, 1)
+    channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+    return y.contiguous(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+
+
+def conv_per_example(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor],
+                     geometry: ConvGeometry) -> Tensor:
+    """A Python loop of ordinary convolutions, one per example (the official TF code's approach)."""
+    kernels = mix_expert_kernels(routing_weights, weight)
+    biases = mix_expert_biases(routing_weights, bias)
+    return torch.cat([
+        F.conv2d(x[index:index + 1], kernels[index], None if biases is None else biases[index], geometry.stride,
+                 geometry.padding, geometry.dilation, geometry.groups) for index in range(x.shape[0])
+    ])
+
+
+def conv_expert_outputs(x: Tensor, routing_weights: Tensor, weight: Tensor, bias: Optional[Tensor],
+                        geometry: ConvGeometry) -> Tensor:
+    """Convolve with all ``E`` experts (one static conv of ``E*out`` channels), then mix the outputs: the "mixture
+    of experts" view of eq. (1), ``E`` times the MADDs of the strategies."""
+    batch = x.shape[0]
+    num_experts, out_channels, in_per_group, kernel_h, kernel_w = weight.shape
+    groups = geometry.groups
+    out_per_group = out_channels // groups
+    # Output channels must stay group-major for a grouped conv: (g, E, out/g) ordering.
+    stacked = weight.reshape(num_experts, groups, out_per_group, in_per_group, kernel_h, kernel_w).transpose(0, 1)
+    stacked = stacked.reshape(groups * num_experts * out_per_group, in_per_group, kernel_h, kernel_w)
+    y = F.conv2d(x, stacked, None, geometry.stride, geometry.padding, geometry.dilation, groups)
+    out_h, out_w = y.shape[2], y.shape[3]
+    y = y.view(batch, groups, num_experts, out_per_group, out_h, out_w)
+    y = torch.einsum('bgeohw,be->bgohw', y, routing_weights).reshape(batch, out_channels, out_h, out_w)
+    biases = mix_expert_biases(routing_weights, bias)
+    return y if biases is None else y + biases.view(batch, out_channels, 1, 1)
+
+
+COMPARISON_POINTS: Dict[str, Callable[..., Tensor]] = {
+    'depthwise_nhwc': conv_depthwise_nhwc,
+    'per_example': conv_per_example,
+    'expert_outputs': conv_expert_outputs,
+}
+
+
+class ComparisonPoint(nn.Module):
+    """A zero-padded ``CondConv2d``'s routing, experts and geometry run by a comparison point instead of its
+    strategies."""
+
+    def __init__(self, layer: CondConv2d, fn: Callable[..., Tensor]) -> None:
+        super().__init__()
+        self.layer = layer
+        self.fn = fn
+
+    def forward(self, x: Tensor, routing_weights: Optional[Tensor] = None) -> Tensor:
+        layer = self.layer
+        if routing_weights is None:
+            routing_weights = layer.routing(x)
+        geometry = ConvGeometry(layer.stride, layer.padding, layer.dilation, layer.groups)
+        return self.fn(x, routing_weights, layer.weight, layer.bias, geometry)
+
+
+def applicable(name: str, batch: int, case: Case) -> bool:
+    """Whether the strategy or comparison point ``name`` runs ``case`` at ``batch``."""
+    if name == 'depthwise_nhwc':
+        return case.groups == case.in_channels
+    if name in COMPARISON_POINTS or name == 'auto':
+        return True
+    try:
+        check_strategy_applicable(name, batch, (case.kernel_size, ) * 2)
+    except ValueError:
+        return False
+    return True
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument('--device', choices=['cpu', 'cuda'], default='cpu')
@@ -69,10 +159,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--channels-last', action='store_true', help='channels_last input and layers')
     parser.add_argument('--cases', nargs='+', default=None, help='substrings selecting cases, e.g. pw dw3')
     parser.add_argument('--extra-strategies', nargs='+', default=[],
-                        help='also time these forced strategies, e.g. bmm_1x1 unfold_bmm per_example')
+                        help='also time these forced strategies or comparison points, e.g. bmm_1x1 unfold_bmm '
+                        f'per_example (comparison points: {", ".join(COMPARISON_POINTS)})')
     parser.add_argument('--no-backward', action='store_true', help='forward only')
-    parser.add_argument('--workspace-ablation', action='store_true',
-                        help="also time 'auto' with the CPU workspaces disabled (column auto-plain, same rounds)")
     parser.add_argument('--timer', choices=['wall', 'process'], default='wall',
                         help='wall: perf_counter; process: CPU time of this process (user+sys, page faults included), '
                         'robust to other jobs on a shared machine; meaningful with --threads 1 on CPU')
@@ -107,26 +196,24 @@ def time_round_robin(fns: Dict[str, Callable[[], None]], repeats: int, warmup: i
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def make_forward(layer: nn.Module, x: torch.Tensor, routing: Optional[torch.Tensor],
-                 plain: bool) -> Callable[[], None]:
+def make_forward(layer: nn.Module, x: torch.Tensor, routing: Optional[torch.Tensor]) -> Callable[[], None]:
     inputs = (x, ) if routing is None else (x, routing)
 
     def run() -> None:
-        with torch.no_grad(), workspaces_disabled() if plain else contextlib.nullcontext():
+        with torch.no_grad():
             layer(*inputs)
     return run
 
 
-def make_forward_backward(layer: nn.Module, x: torch.Tensor, routing: Optional[torch.Tensor], grad: torch.Tensor,
-                          plain: bool) -> Callable[[], None]:
+def make_forward_backward(layer: nn.Module, x: torch.Tensor, routing: Optional[torch.Tensor],
+                          grad: torch.Tensor) -> Callable[[], None]:
     params = list(layer.parameters())
     inputs = (x, ) if routing is None else (x, routing)
 
     def run() -> None:
         for tensor in params + list(inputs):
             tensor.grad = None
-        with workspaces_disabled() if plain else contextlib.nullcontext():
-            layer(*inputs).backward(grad)
+        layer(*inputs).backward(grad)
     return run
 
 
@@ -184,7 +271,7 @@ def main() -> None:
           '(median ms)')
     if device.type == 'cuda':
         print(f'gpu={torch.cuda.get_device_name(device)}')
-    extra = list(args.extra_strategies) + (['auto-plain'] if args.workspace_ablation else [])
+    extra = list(args.extra_strategies)
     header = (f"{'case':20s} {'B':>2s} {'E':>2s} {'mode':4s} {'static':>8s} {'auto':>8s} {'grouped':>8s} "
               + ''.join(f'{s:>14s}' for s in extra) + f" {'limit':>8s} {'auto/st':>7s} {'grp/auto':>8s} "
               f"{'limit/st':>8s} {'auto/lim':>8s}  strategy")
@@ -199,20 +286,16 @@ def main() -> None:
                                groups=case.groups).to(device, memory_format=memory_format)
             for experts in args.experts:
                 layers = {'static': static}
-                for name in ['auto', 'grouped'] + args.extra_strategies:
-                    if name in args.extra_strategies:
-                        try:
-                            check_strategy_applicable(name, batch, (case.kernel_size, ) * 2, case.groups,
-                                                      case.in_channels)
-                        except ValueError:
-                            continue
-                    layers[name] = CondConv2d(case.in_channels, case.out_channels, case.kernel_size,
-                                              padding=case.kernel_size // 2, groups=case.groups,
-                                              num_experts=experts, strategy=name,
-                                              routing_cfg=None if args.routing == 'shared' else
-                                              dict(type='SigmoidRouting')).to(device, memory_format=memory_format)
-                if args.workspace_ablation:
-                    layers['auto-plain'] = layers['auto']
+                for name in ['auto', 'grouped'] + extra:
+                    if not applicable(name, batch, case):
+                        continue
+                    layer = CondConv2d(case.in_channels, case.out_channels, case.kernel_size,
+                                       padding=case.kernel_size // 2, groups=case.groups, num_experts=experts,
+                                       strategy='auto' if name in COMPARISON_POINTS else name,
+                                       routing_cfg=None if args.routing == 'shared' else dict(type='SigmoidRouting'))
+                    layer = layer.to(device, memory_format=memory_format)
+                    layers[name] = ComparisonPoint(layer, COMPARISON_POINTS[name]) if name in COMPARISON_POINTS \
+                        else layer
                 layers['limit'] = MixingLimit(static, layers['auto'])
                 for layer in layers.values():
                     layer.eval()
@@ -227,13 +310,12 @@ def main() -> None:
                     fns = {}
                     for name, layer in layers.items():
                         layer_routing = None if name == 'static' else routing
-                        plain = name in ('grouped', 'auto-plain')  # plain autograd ops, no reused buffers
                         if name == 'limit' and backward:
                             fns[name] = make_limit_forward_backward(layer, xg, layer_routing, grad)
                         elif backward:
-                            fns[name] = make_forward_backward(layer, xg, layer_routing, grad, plain)
+                            fns[name] = make_forward_backward(layer, xg, layer_routing, grad)
                         else:
-                            fns[name] = make_forward(layer, xg, layer_routing, plain)
+                            fns[name] = make_forward(layer, xg, layer_routing)
                     clock = time.process_time if args.timer == 'process' else time.perf_counter
                     times = time_round_robin(fns, args.repeats, args.warmup, device, clock)
                     chosen = select_strategy(batch, (case.kernel_size, ) * 2, case.groups, case.in_channels,
@@ -242,14 +324,10 @@ def main() -> None:
                     grouped_ratio = times['grouped'] / times['auto']
                     limit_ratio = times['limit'] / times['static']
                     from_limit = times['auto'] / times['limit']
-                    if args.workspace_ablation:
-                        ratios.setdefault((case.family, experts, batch, mode, 'auto/auto-plain'), []).append(
-                            times['auto'] / times['auto-plain'])
                     for kind, value in (('auto/static', auto_ratio), ('grouped/auto', grouped_ratio),
                                         ('limit/static', limit_ratio), ('auto/limit', from_limit),
                                         ('grouped/limit', times['grouped'] / times['limit'])):
                         ratios.setdefault((case.family, experts, batch, mode, kind), []).append(value)
-                    release_workspaces()
                     print(f'{case.name:20s} {batch:2d} {experts:2d} {mode:4s} {times["static"]:8.3f} '
                           f'{times["auto"]:8.3f} {times["grouped"]:8.3f} '
                           + ''.join(f'{times[s]:14.3f}' if s in times else f"{'-':>14s}" for s in extra)
@@ -263,13 +341,11 @@ def main() -> None:
                 cells = []
                 for mode in ('fwd', 'f+b'):
                     a = ratios.get((family, experts, batch, mode, 'auto/static'))
-                    ablation = ratios.get((family, experts, batch, mode, 'auto/auto-plain'))
                     g = ratios.get((family, experts, batch, mode, 'grouped/auto'))
                     lim = ratios.get((family, experts, batch, mode, 'limit/static'))
                     if a:
                         cells.append(f'{mode} auto/static {geomean(a):.3f} grouped/auto {geomean(g):.3f} '
-                                     f'limit/static {geomean(lim):.3f}'
-                                     + (f' auto/auto-plain {geomean(ablation):.3f}' if ablation else ''))
+                                     f'limit/static {geomean(lim):.3f}')
                 if cells:
                     print(f'{family:9s} E={experts:2d} B={batch:2d}: ' + ' | '.join(cells))
     target = [(8, 8, 'f+b', 'auto/static', '<=', 1.25), (8, 8, 'f+b', 'grouped/auto', '>=', 1.15),

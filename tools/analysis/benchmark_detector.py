@@ -2,7 +2,7 @@
 peak memory, MADDs and parameters; medians of repeated runs, ratios B/A printed last.
 
     python tools/analysis/benchmark_detector.py CONFIG_A CONFIG_B [--device cpu|cuda] [--repeats 20] \
-        [--shape 320 320] [--train-batch 8] [--threads 2] [--strategy-b grouped]
+        [--shape 320 320] [--train-batch 8] [--threads 2] [--strategy-b grouped] [--timer process]
 
 * Latency: eval mode, ``torch.no_grad``, ``model(inputs, mode='tensor')`` (backbone, neck and head; no box decoding
   or NMS) on one preprocessed image.
@@ -61,8 +61,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--timer', choices=['wall', 'process'], default='wall',
                         help='wall: perf_counter; process: CPU time of this process (user+sys), robust to other jobs '
                         'on a shared machine; meaningful with --threads 1 on CPU')
-    parser.add_argument('--workspace-ablation', action='store_true',
-                        help='run B with the CPU workspaces of CondConv2d disabled (A = B = one config: their gain)')
     parser.add_argument('--malloc', choices=['tuned', 'default'], default='tuned',
                         help="tuned: condconv_det.utils.tune_glibc_malloc() first, as tools/train.py and test.py do "
                         "(large CPU buffers reused, not re-mmapped); default: glibc's defaults")
@@ -195,15 +193,6 @@ def train_step_fn(model: torch.nn.Module, batch_size: int, shape: Tuple[int, int
     return run
 
 
-def without_workspaces(fn: Callable[[], None]) -> Callable[[], None]:
-    from condconv_det.layers import workspaces_disabled
-
-    def run() -> None:
-        with workspaces_disabled():
-            fn()
-    return run
-
-
 # ------------------------------------------------------------------------------------------------------ timing
 def synchronize(device: torch.device) -> None:
     if device.type == 'cuda':
@@ -333,7 +322,7 @@ def main() -> None:
 
     print(f'device={args.device} threads={torch.get_num_threads()} malloc={args.malloc} shape={shape[0]}x{shape[1]} '
           f'train_batch={args.train_batch} repeats={args.repeats} warmup={args.warmup} timer={args.timer} '
-          f'torch={torch.__version__}' + (' B: workspaces disabled' if args.workspace_ablation else ''))
+          f'torch={torch.__version__}')
     for name, path in configs.items():
         print(f'{name}: {path}' + (f' (every CondConv2d with strategy={args.strategy_b!r})'
                                    if name == 'B' and args.strategy_b else ''))
@@ -347,12 +336,8 @@ def main() -> None:
     if cost_model is not None:
         latency_fns['B model'] = inference_fn(cost_model, shape, device)
     clock = time.process_time if args.timer == 'process' else time.perf_counter
-    if args.workspace_ablation:
-        latency_fns['B'] = without_workspaces(latency_fns['B'])
     latency = time_round_robin(latency_fns, args.repeats, args.warmup, device, clock)
     train_fns = {name: train_step_fn(m, args.train_batch, shape) for name, m in models.items()}  # train mode
-    if args.workspace_ablation:
-        train_fns['B'] = without_workspaces(train_fns['B'])
     train = time_round_robin(train_fns, args.train_repeats or args.repeats, args.warmup, device, clock)
     paired = dict(latency_ms=paired_ratio(latency), train_ms=paired_ratio(train))
     for name in configs:

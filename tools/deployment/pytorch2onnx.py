@@ -29,7 +29,7 @@ faster training strategies do not export: ``grouped`` bakes the batch into a ``C
 ``mixed_single`` assumes a batch of one (the official code's export limitation). Layers forced to a non-exportable
 strategy are switched to ``'auto'`` for the export (reported). Nothing may compare a batch-dependent size while
 ``torch.export`` traces (each comparison becomes a guard on the symbolic batch, e.g. ``batch < 512/25``, which the
-exporter refuses): the CPU workspace check (``condconv_det.layers.workspace``) therefore tests "capturing" first.
+exporter refuses): ``select_strategy`` therefore tests "exporting" first.
 
 ``--verify`` runs onnxruntime (CPU) and PyTorch on real images (``--images``, default the first images of the
 config's test split) through the config's test pipeline: at batch 1 and at the batch of all images with
@@ -50,7 +50,7 @@ from torch import Tensor
 
 sys.path.insert(0, osp.join(osp.dirname(osp.abspath(__file__)), '..', '..'))
 
-EXPORTABLE_STRATEGIES = ('auto', 'bmm_1x1', 'unfold_bmm', 'expert_outputs')
+EXPORTABLE_STRATEGIES = ('auto', 'bmm_1x1', 'unfold_bmm')
 EXPORTERS = ('dynamo', 'torchscript')
 DEFAULT_OPSET = dict(dynamo=18, torchscript=17)
 
