@@ -109,11 +109,9 @@ def test_readme_number_lookup_finds_only_whole_numbers():
 
 @pytest.mark.slow
 @pytest.mark.parametrize('model', MODELS, ids=[m['Name'] for m in MODELS])
-def test_madds_and_params_match_the_model(model):
-    import sys
+def test_madds_and_params_match_the_model(model, load_tool):
     import torch
-    sys.path.insert(0, str(ROOT / 'tools' / 'analysis'))
-    import benchmark_detector
+    benchmark_detector = load_tool('tools/analysis/benchmark_detector.py')
     cfg = benchmark_detector.load_config(str(ROOT / model['Config']))
     detector = benchmark_detector.build_detector(cfg, torch.device('cpu'))
     width, height = map(int, model['Metadata']['Input Size'].split('x'))

@@ -2,11 +2,11 @@
 copy step) carry ``_scope_ = 'condconv_det'``; that scope builds and trains them without mmengine's registry fallback
 warnings, and mmengine accepts the prefix before the plugin is imported once ``_condconv_det_config_prefix`` is
 installed (the wheel's ``.pth`` line). The real wheel in a fresh venv: tests/test_wheel_install.py."""
-import importlib.util
 import logging
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from mmengine.config import Config
@@ -16,21 +16,17 @@ import condconv_det  # noqa: F401
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def load_module(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-CHECK = load_module('check_wheel_install', ROOT / 'tools/misc/check_wheel_install.py')
+@pytest.fixture(scope='module')
+def wheel_check(load_tool) -> ModuleType:
+    """tools/misc/check_wheel_install.py: the user config, the demo sizes and the warnings the wheel check uses."""
+    return load_tool('tools/misc/check_wheel_install.py')
 
 
 @pytest.fixture
-def installed_package(tmp_path, monkeypatch) -> Path:
+def installed_package(tmp_path, monkeypatch, load_tool) -> Path:
     """``<tmp>/site/condconv_det/.mim`` as the wheel has it; mmengine's config loader looks the package up there."""
     package = tmp_path / 'site' / 'condconv_det'
-    load_module('condconv_det_setup', ROOT / 'setup.py').copy_mim_files(str(package))
+    load_tool('setup.py').copy_mim_files(str(package))  # the wheel's own copy step
     import mmengine.config.config as mmengine_config
     real = mmengine_config.get_installed_path
     monkeypatch.setattr(mmengine_config, 'get_installed_path',
@@ -54,19 +50,19 @@ def warnings_logged(monkeypatch) -> list:
     return logged
 
 
-def fallbacks(messages: list) -> list:
-    return [m for m in messages if any(warning in m for warning in CHECK.FALLBACK_WARNINGS)]
+def fallbacks(wheel_check: ModuleType, messages: list) -> list:
+    return [m for m in messages if any(warning in m for warning in wheel_check.FALLBACK_WARNINGS)]
 
 
-def test_wheel_layout_has_configs_tools_and_index(installed_package):
+def test_wheel_layout_has_configs_tools_and_index(installed_package, wheel_check):
     mim = installed_package / '.mim'
-    assert (mim / 'configs' / CHECK.BASE_CONFIG).is_file() and (mim / 'model-index.yml').is_file()
+    assert (mim / 'configs' / wheel_check.BASE_CONFIG).is_file() and (mim / 'model-index.yml').is_file()
     assert (mim / 'tools/train.py').is_file() and (mim / 'tools/misc/make_demo_dataset.py').is_file()
     assert not list(mim.rglob('__pycache__'))
 
 
-def test_user_config_inherits_with_the_condconv_det_scope(installed_package, tmp_path):
-    (tmp_path / 'user_config.py').write_text(CHECK.USER_CONFIG)
+def test_user_config_inherits_with_the_condconv_det_scope(installed_package, tmp_path, wheel_check):
+    (tmp_path / 'user_config.py').write_text(wheel_check.USER_CONFIG)
     cfg = Config.fromfile(str(tmp_path / 'user_config.py'))
     assert cfg.model._scope_ == 'condconv_det' and cfg.model.backbone.type == 'CondConvMobileNetV2'
     assert cfg.train_cfg.max_epochs == 1 and cfg.train_cfg.type == 'EpochBasedTrainLoop'
@@ -75,13 +71,14 @@ def test_user_config_inherits_with_the_condconv_det_scope(installed_package, tmp
 
 
 def test_condconv_det_scope_trains_and_evaluates_without_fallback_warnings(installed_package, tmp_path, monkeypatch,
-                                                                           warnings_logged):
+                                                                           warnings_logged, wheel_check):
     from mmengine.runner import Runner
     monkeypatch.chdir(tmp_path)
     subprocess.run([sys.executable, str(ROOT / 'tools/misc/make_demo_dataset.py'), '--out', 'data/demo',
-                    '--num-train', str(CHECK.DEMO_IMAGES['train']), '--num-val', str(CHECK.DEMO_IMAGES['val'])],
+                    '--num-train', str(wheel_check.DEMO_IMAGES['train']),
+                    '--num-val', str(wheel_check.DEMO_IMAGES['val'])],
                    check=True, capture_output=True)
-    (tmp_path / 'user_config.py').write_text(CHECK.USER_CONFIG)
+    (tmp_path / 'user_config.py').write_text(wheel_check.USER_CONFIG)
     cfg = Config.fromfile(str(tmp_path / 'user_config.py'))
     cfg.work_dir = str(tmp_path / 'work')
     cfg.default_hooks.checkpoint = None
@@ -90,14 +87,15 @@ def test_condconv_det_scope_trains_and_evaluates_without_fallback_warnings(insta
     assert runner.iter == 2
     metrics = runner.val_loop.run()
     assert 'coco/bbox_mAP' in metrics
-    assert not fallbacks(warnings_logged), fallbacks(warnings_logged)
+    assert not fallbacks(wheel_check, warnings_logged), fallbacks(wheel_check, warnings_logged)
 
 
-def test_a_scope_without_registries_is_reported(warnings_logged):
+def test_a_scope_without_registries_is_reported(warnings_logged, wheel_check):
     """The control: an unknown scope does log the fallback warning the test above checks for."""
     from mmdet.registry import MODELS
     MODELS.build(dict(type='ResNet', depth=18, _scope_='no_such_package'))
-    assert any('Failed to search registry with scope "no_such_package"' in m for m in fallbacks(warnings_logged))
+    reported = fallbacks(wheel_check, warnings_logged)
+    assert any('Failed to search registry with scope "no_such_package"' in m for m in reported)
 
 
 @pytest.mark.parametrize('install', [True, False])
@@ -118,9 +116,9 @@ def test_config_prefix_is_accepted_before_the_plugin_is_imported(install):
         assert 'refused: mmengine does not support to load condconv_det config' in out
 
 
-def test_readme_shows_the_tested_user_config_and_commands():
+def test_readme_shows_the_tested_user_config_and_commands(wheel_check):
     readme = (ROOT / 'README.md').read_text()
-    config_lines = [line for line in CHECK.USER_CONFIG.splitlines() if line and not line.startswith('#')]
+    config_lines = [line for line in wheel_check.USER_CONFIG.splitlines() if line and not line.startswith('#')]
     assert '\n'.join(config_lines) in readme.replace('\n\n', '\n')
     assert 'python -m mim train condconv_det user_config.py' in readme
     assert 'python -m mim test condconv_det user_config.py --checkpoint' in readme

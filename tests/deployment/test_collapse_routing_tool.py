@@ -4,7 +4,6 @@ benchmark_detector.py and pytorch2onnx.py, reload strictly and train with a grad
 changes nothing; bad input (negative tolerance, another architecture's checkpoint, a config without CondConv) gets
 a clear error."""
 import contextlib
-import importlib.util
 import io
 import json
 import os
@@ -33,13 +32,6 @@ ONE_PROCESS = [f'{key}={value}' for key, value in ONE_PROCESS_CFG.items()]  # as
 CLASSES = ('circle', 'triangle', 'rectangle')
 
 
-def load_tool(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / 'tools' / 'deployment' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @contextlib.contextmanager
 def working_directory(path):
     previous = os.getcwd()
@@ -48,6 +40,12 @@ def working_directory(path):
         yield
     finally:
         os.chdir(previous)
+
+
+@pytest.fixture(scope='module')
+def collapse_tool(load_tool):
+    """tools/deployment/collapse_routing.py as a module."""
+    return load_tool('tools/deployment/collapse_routing.py')
 
 
 @pytest.fixture(scope='module')
@@ -67,19 +65,19 @@ def checkpoints(demo_work):
     return demo_work
 
 
-def run_tool(work, *args):
-    """``main`` of the tool in ``work``; returns its result and what it printed."""
+def run_tool(tool, work, *args):
+    """``tool.main`` in ``work``; returns its result and what it printed."""
     printed = io.StringIO()
     with working_directory(work), contextlib.redirect_stdout(printed):
-        result = load_tool('collapse_routing').main([str(a) for a in args])
+        result = tool.main([str(a) for a in args])
     return result, printed.getvalue()
 
 
 @pytest.fixture(scope='module')
-def collapsed(checkpoints):
-    result, printed = run_tool(checkpoints, DEMO_CONDCONV_CONFIG, 'condconv.pth', '--calib-split', 'val', '--tol', 1e-3,
-                               '--out', 'out', '--static-config', DEMO_STATIC_CONFIG, '--repeats', 2, '--warmup', 1,
-                               '--cfg-options', *ONE_PROCESS)
+def collapsed(checkpoints, collapse_tool):
+    result, printed = run_tool(collapse_tool, checkpoints, DEMO_CONDCONV_CONFIG, 'condconv.pth', '--calib-split', 'val',
+                               '--tol', 1e-3, '--out', 'out', '--static-config', DEMO_STATIC_CONFIG, '--repeats', 2,
+                               '--warmup', 1, '--cfg-options', *ONE_PROCESS)
     return checkpoints, result, printed
 
 
@@ -87,7 +85,7 @@ def test_constant_routing_collapses_to_the_static_twins_cost(collapsed):
     work, result, printed = collapsed
     assert len(result['decisions']) == 18 and {d['action'] for d in result['decisions']} == {'collapse'}
     assert 'backbone.layer4.0.routing     8      3          0' in printed and 'latency / static' in printed
-    stem = 'ssdlite_condconv-mobilenetv2-8e_1xb16-30e_demo'
+    stem = DEMO_CONDCONV_CONFIG.stem
     assert result['collapsed_config'] == os.path.join('out', f'{stem}_collapsed.py')
     assert (work / 'out' / f'{stem}_collapsed.pth').is_file()
     assert json.loads((work / result['report']).read_text())['figures'] == result['figures']
@@ -104,7 +102,7 @@ def test_constant_routing_collapses_to_the_static_twins_cost(collapsed):
 
 
 @pytest.mark.slow
-def test_collapsed_checkpoint_tests_through_tools_test_py_with_the_original_map(collapsed):
+def test_collapsed_checkpoint_tests_through_tools_test_py_with_the_original_map(collapsed, collapse_tool):
     work, result, _ = collapsed
     with working_directory(work):
         cfg = Config.fromfile(str(DEMO_CONDCONV_CONFIG))  # the original, evaluated in this process
@@ -112,16 +110,15 @@ def test_collapsed_checkpoint_tests_through_tools_test_py_with_the_original_map(
         cfg.update(work_dir='test_original', load_from='condconv.pth')
         original = Runner.from_cfg(cfg).test()
         # run_test is what --test runs: tools/test.py CONFIG CHECKPOINT in a subprocess
-        after = load_tool('collapse_routing').run_test(result['collapsed_config'], result['collapsed_checkpoint'],
-                                                       'test_collapsed', None)
+        after = collapse_tool.run_test(result['collapsed_config'], result['collapsed_checkpoint'], 'test_collapsed',
+                                       None)
     assert original['coco/bbox_mAP_50'] == pytest.approx(after['coco/bbox_mAP_50'], abs=1e-4)
     assert original['coco/bbox_mAP'] == pytest.approx(after['coco/bbox_mAP'], abs=1e-4)
 
 
-def test_collapsed_config_loads_in_the_benchmark(collapsed):
+def test_collapsed_config_loads_in_the_benchmark(collapsed, load_tool):
     work, result, _ = collapsed
-    sys.path.insert(0, str(ROOT / 'tools' / 'analysis'))
-    import benchmark_detector
+    benchmark_detector = load_tool('tools/analysis/benchmark_detector.py')
     with working_directory(work):
         detector = benchmark_detector.build_detector(benchmark_detector.load_config(result['collapsed_config']),
                                                      torch.device('cpu'))
@@ -129,12 +126,13 @@ def test_collapsed_config_loads_in_the_benchmark(collapsed):
     assert sum(p.numel() for p in detector.parameters()) == result['figures']['static']['params']
 
 
-def test_collapsed_checkpoint_exports_to_onnx_with_plain_convolutions(collapsed):
+def test_collapsed_checkpoint_exports_to_onnx_with_plain_convolutions(collapsed, load_tool):
     work, result, _ = collapsed
     images = sorted(str(p) for p in (work / 'data/demo/val').glob('*.jpg'))[:2]
     with working_directory(work):
-        export = load_tool('pytorch2onnx').main([result['collapsed_config'], result['collapsed_checkpoint'], '--out',
-                                                 'collapsed.onnx', '--dynamic-batch', '--verify', '--images', *images])
+        export = load_tool('tools/deployment/pytorch2onnx.py').main(
+            [result['collapsed_config'], result['collapsed_checkpoint'], '--out', 'collapsed.onnx', '--dynamic-batch',
+             '--verify', '--images', *images])
     assert export['traced_strategies'] == {}  # no CondConv2d left
     assert all(check['within'] for check in export['checks']) and len(export['checks']) == 2
 
@@ -157,9 +155,10 @@ def test_collapsed_checkpoint_reloads_strictly_through_the_config_and_trains(col
     assert any(not torch.equal(before[n], p) for n, p in model.named_parameters())
 
 
-def test_tol_zero_collapses_nothing(checkpoints):
-    result, printed = run_tool(checkpoints, DEMO_CONDCONV_CONFIG, 'condconv.pth', '--tol', 0, '--out', 'out_tol0',
-                               '--max-images', 2, '--repeats', 1, '--warmup', 0, '--cfg-options', *ONE_PROCESS)
+def test_tol_zero_collapses_nothing(checkpoints, collapse_tool):
+    result, printed = run_tool(collapse_tool, checkpoints, DEMO_CONDCONV_CONFIG, 'condconv.pth', '--tol', 0, '--out',
+                               'out_tol0', '--max-images', 2, '--repeats', 1, '--warmup', 0, '--cfg-options',
+                               *ONE_PROCESS)
     assert {d['action'] for d in result['decisions']} == {'keep'} and '18 kept' in printed
     assert Config.fromfile(str(checkpoints / result['collapsed_config'])).model.plan == []
     written = torch.load(checkpoints / result['collapsed_checkpoint'], weights_only=True)['state_dict']
@@ -168,16 +167,15 @@ def test_tol_zero_collapses_nothing(checkpoints):
     assert result['raw_output_difference']['max_abs_diff'] == 0
 
 
-def test_bad_input_gets_a_clear_error(checkpoints, capsys):
-    tool = load_tool('collapse_routing')
+def test_bad_input_gets_a_clear_error(checkpoints, capsys, collapse_tool):
     for option, message in ((['--tol', '-0.1'], '--tol: the collapse tolerance must be a finite number >= 0'),
                             (['--max-images', '1'], '--max-images must be >= 2')):
         with pytest.raises(SystemExit):
-            tool.main([str(DEMO_CONDCONV_CONFIG), 'condconv.pth', '--out', 'bad', *option])
+            collapse_tool.main([str(DEMO_CONDCONV_CONFIG), 'condconv.pth', '--out', 'bad', *option])
         assert message in capsys.readouterr().err
     with working_directory(checkpoints):
         with pytest.raises(ValueError, match=r'static.pth does not match SingleStageDetector(.|\n)*size mismatch'):
-            tool.main([str(DEMO_CONDCONV_CONFIG), 'static.pth', '--out', 'bad'])
+            collapse_tool.main([str(DEMO_CONDCONV_CONFIG), 'static.pth', '--out', 'bad'])
     proc = subprocess.run([sys.executable, str(ROOT / 'tools/deployment/collapse_routing.py'), str(DEMO_STATIC_CONFIG),
                            'static.pth', '--out', 'bad'], cwd=checkpoints, capture_output=True, text=True)
     assert proc.returncode == 1

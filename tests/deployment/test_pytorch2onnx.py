@@ -1,7 +1,6 @@
 """tools/deployment/pytorch2onnx.py: the CondConv SSDLite exports with a symbolic batch axis through both of
 torch.onnx's exporters (dynamo, the default, and TorchScript) and onnxruntime matches PyTorch on real (demo) images at
 batch 1 and 3; the backbone alone exports at a fixed batch with the default exporter."""
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -17,11 +16,10 @@ ROOT = Path(__file__).resolve().parents[2]
 DEMO_CONDCONV_CONFIG = ROOT / 'configs/ssdlite/ssdlite_condconv-mobilenetv2-8e_1xb16-30e_demo.py'
 
 
-def load_tool():
-    spec = importlib.util.spec_from_file_location('pytorch2onnx', ROOT / 'tools/deployment/pytorch2onnx.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture(scope='module')
+def export_tool(load_tool):
+    """tools/deployment/pytorch2onnx.py as a module."""
+    return load_tool('tools/deployment/pytorch2onnx.py')
 
 
 @pytest.fixture(scope='module')
@@ -46,12 +44,13 @@ def conv_weights_are_static(model: onnx.ModelProto) -> bool:
 
 @pytest.mark.parametrize('exporter', ['dynamo', 'torchscript'])
 def test_condconv_ssdlite_exports_with_dynamic_batch_and_matches_pytorch_at_batch_1_and_3(demo_and_checkpoint,
-                                                                                             monkeypatch, exporter):
+                                                                                             monkeypatch, exporter,
+                                                                                             export_tool):
     work, checkpoint = demo_and_checkpoint
     monkeypatch.chdir(work)
     images = sorted(str(p) for p in (work / 'data/demo/val').glob('*.jpg'))[:3]
     out = work / f'ssdlite_condconv_{exporter}.onnx'
-    result = load_tool().main([str(DEMO_CONDCONV_CONFIG), str(checkpoint), '--out', str(out), '--dynamic-batch',
+    result = export_tool.main([str(DEMO_CONDCONV_CONFIG), str(checkpoint), '--out', str(out), '--dynamic-batch',
                                '--exporter', exporter, '--verify', '--images', *images])
     assert result['exporter'] == exporter
     assert [check['batch'] for check in result['checks']] == [1, 3]
@@ -64,11 +63,11 @@ def test_condconv_ssdlite_exports_with_dynamic_batch_and_matches_pytorch_at_batc
     assert conv_weights_are_static(model)
 
 
-def test_backbone_alone_exports_at_a_fixed_batch(demo_and_checkpoint, monkeypatch):
+def test_backbone_alone_exports_at_a_fixed_batch(demo_and_checkpoint, monkeypatch, export_tool):
     work, checkpoint = demo_and_checkpoint
     monkeypatch.chdir(work)
     out = work / 'backbone.onnx'
-    result = load_tool().main([str(DEMO_CONDCONV_CONFIG), str(checkpoint), '--out', str(out), '--backbone-only',
+    result = export_tool.main([str(DEMO_CONDCONV_CONFIG), str(checkpoint), '--out', str(out), '--backbone-only',
                                '--batch-size', '2', '--shape', '96', '96'])
     assert result['exporter'] == 'dynamo'  # torch.onnx.export's default
     model = onnx.load(str(out))
@@ -76,12 +75,11 @@ def test_backbone_alone_exports_at_a_fixed_batch(demo_and_checkpoint, monkeypatc
     assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_value == 2
     import numpy as np
     import onnxruntime as ort
-    tool = load_tool()
     detector = MODELS.build(Config.fromfile(str(DEMO_CONDCONV_CONFIG)).model)
     detector.load_state_dict(torch.load(checkpoint)['state_dict'])
     inputs = torch.randn(2, 3, 96, 96)
-    check = tool.compare_with_onnxruntime(tool.BackboneOutputs(detector.backbone).eval(), str(out), inputs, 1e-4,
-                                          1e-3)
+    check = export_tool.compare_with_onnxruntime(export_tool.BackboneOutputs(detector.backbone).eval(), str(out),
+                                                 inputs, 1e-4, 1e-3)
     assert check['within'], check
     with pytest.raises(Exception):  # fixed batch: another batch size is rejected
         ort.InferenceSession(str(out)).run(None, {'input': np.zeros((3, 3, 96, 96), np.float32)})

@@ -1,26 +1,14 @@
 """The cost models of the benchmarks (static conv + routing + kernel mixing as separate ops) compute what they say:
 the static convolution's output, the mixing's shape, and they leave the benchmarked model untouched."""
-import importlib.util
-from pathlib import Path
-
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 from condconv_det.layers import CondConv2d
 
-TOOLS = Path(__file__).resolve().parents[2] / 'tools' / 'analysis'
 
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(name, TOOLS / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_detector_cost_model_runs_static_convs_and_leaves_the_model_alone() -> None:
-    benchmark = _load('benchmark_detector')
+def test_detector_cost_model_runs_static_convs_and_leaves_the_model_alone(load_tool) -> None:
+    benchmark = load_tool('tools/analysis/benchmark_detector.py')
     torch.manual_seed(0)
     model = nn.Sequential(CondConv2d(4, 6, 3, padding=1, num_experts=4), nn.ReLU()).eval()
     x = torch.randn(1, 4, 8, 8)
@@ -34,8 +22,8 @@ def test_detector_cost_model_runs_static_convs_and_leaves_the_model_alone() -> N
     assert benchmark.cost_model_of(nn.Sequential(nn.Conv2d(4, 6, 3))) is None
 
 
-def test_layer_mixing_limit_returns_static_output_and_mixed_kernels() -> None:
-    benchmark = _load('benchmark_condconv')
+def test_layer_mixing_limit_returns_static_output_and_mixed_kernels(load_tool) -> None:
+    benchmark = load_tool('tools/analysis/benchmark_condconv.py')
     static = nn.Conv2d(8, 16, 1)
     condconv = CondConv2d(8, 16, 1, num_experts=4)
     limit = benchmark.MixingLimit(static, condconv)

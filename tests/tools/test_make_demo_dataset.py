@@ -1,29 +1,21 @@
 """Tests for tools/misc/make_demo_dataset.py: determinism, COCO validity, idempotency."""
 import hashlib
-import importlib.util
 import json
-import sys
 import time
 from pathlib import Path
+from types import ModuleType
 
 import cv2
 import pytest
 from pycocotools.coco import COCO
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load_tool(name: str, rel: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / rel)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-demo = _load_tool('make_demo_dataset', 'tools/misc/make_demo_dataset.py')
-
 SMALL = dict(num_train=8, num_val=4, img_size=96, seed=3)
+
+
+@pytest.fixture(scope='module')
+def demo(load_tool) -> ModuleType:
+    """tools/misc/make_demo_dataset.py as a module."""
+    return load_tool('tools/misc/make_demo_dataset.py')
 
 
 def _digest(out: Path) -> dict:
@@ -33,7 +25,7 @@ def _digest(out: Path) -> dict:
 
 
 @pytest.fixture(scope='module')
-def small_dataset(tmp_path_factory) -> Path:
+def small_dataset(tmp_path_factory, demo) -> Path:
     out = tmp_path_factory.mktemp('demo') / 'demo'
     demo.make_demo_dataset(str(out), **SMALL)
     return out
@@ -43,7 +35,7 @@ def _coco(out: Path, split: str) -> dict:
     return json.loads((out / 'annotations' / f'instances_{split}.json').read_text())
 
 
-def test_two_runs_are_byte_identical(small_dataset, tmp_path):
+def test_two_runs_are_byte_identical(small_dataset, tmp_path, demo):
     other = tmp_path / 'again'
     demo.make_demo_dataset(str(other), **SMALL)
     a, b = _digest(small_dataset), _digest(other)
@@ -54,21 +46,21 @@ def test_two_runs_are_byte_identical(small_dataset, tmp_path):
         assert (small_dataset / name).read_bytes() == (other / name).read_bytes()
 
 
-def test_image_content_does_not_depend_on_split_sizes(small_dataset, tmp_path):
+def test_image_content_does_not_depend_on_split_sizes(small_dataset, tmp_path, demo):
     fewer = tmp_path / 'fewer'
     demo.make_demo_dataset(str(fewer), num_train=2, num_val=1, img_size=96, seed=3)
     for rel in ('train/000000.jpg', 'train/000001.jpg', 'val/000000.jpg'):
         assert (fewer / rel).read_bytes() == (small_dataset / rel).read_bytes()
 
 
-def test_other_seed_gives_other_images(small_dataset, tmp_path):
+def test_other_seed_gives_other_images(small_dataset, tmp_path, demo):
     other = tmp_path / 'seed4'
     demo.make_demo_dataset(str(other), **dict(SMALL, seed=4))
     assert (other / 'train/000000.jpg').read_bytes() != \
         (small_dataset / 'train/000000.jpg').read_bytes()
 
 
-def test_coco_structure_counts_and_boxes(small_dataset):
+def test_coco_structure_counts_and_boxes(small_dataset, demo):
     size = SMALL['img_size']
     img_ids, ann_ids = set(), set()
     classes_seen = set()
@@ -102,7 +94,7 @@ def test_coco_structure_counts_and_boxes(small_dataset):
     assert classes_seen == {1, 2, 3}
 
 
-def test_default_sized_generation_covers_sizes_and_classes(tmp_path):
+def test_default_sized_generation_covers_sizes_and_classes(tmp_path, demo):
     """A mid-size run: every class, small and medium objects, ~1-6 objects per image."""
     res = demo.make_demo_dataset(str(tmp_path / 'd'), num_train=40, num_val=2, img_size=160,
                                  seed=0)
@@ -112,7 +104,7 @@ def test_default_sized_generation_covers_sizes_and_classes(tmp_path):
     assert 40 <= s['boxes'] <= 6 * 40
 
 
-def test_rerun_with_matching_fingerprint_is_a_fast_noop(small_dataset):
+def test_rerun_with_matching_fingerprint_is_a_fast_noop(small_dataset, demo):
     before = {p: p.stat().st_mtime_ns for p in small_dataset.rglob('*') if p.is_file()}
     t0 = time.perf_counter()
     res = demo.make_demo_dataset(str(small_dataset), **SMALL)
@@ -122,7 +114,7 @@ def test_rerun_with_matching_fingerprint_is_a_fast_noop(small_dataset):
     assert before == after
 
 
-def test_changed_parameters_or_missing_image_or_force_regenerate(tmp_path):
+def test_changed_parameters_or_missing_image_or_force_regenerate(tmp_path, demo):
     out = tmp_path / 'd'
     assert demo.make_demo_dataset(str(out), num_train=3, num_val=2, img_size=96)['generated']
     assert not demo.make_demo_dataset(str(out), num_train=3, num_val=2, img_size=96)['generated']
@@ -135,7 +127,7 @@ def test_changed_parameters_or_missing_image_or_force_regenerate(tmp_path):
     assert not (out / 'train/000002.jpg').exists()  # stale image of the larger run removed
 
 
-def test_cli_prints_summary_and_second_run_says_up_to_date(tmp_path, capsys):
+def test_cli_prints_summary_and_second_run_says_up_to_date(tmp_path, capsys, demo):
     args = ['--out', str(tmp_path / 'd'), '--num-train', '3', '--num-val', '2',
             '--img-size', '96']
     assert demo.main(args) == 0

@@ -124,17 +124,9 @@ def test_published_detection_checkpoints_load_with_backbone_prefix(name, experts
     assert not result.missing_keys and not result.unexpected_keys
 
 
-def _load_tool(name):
-    import importlib.util
-    spec = importlib.util.spec_from_file_location(name, REPO / 'tools' / 'model_converters' / f'{name}.py')
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_upcycle_tool_round_trip_with_backbone_prefix(tmp_path):
+def test_upcycle_tool_round_trip_with_backbone_prefix(tmp_path, load_tool):
     """tools/model_converters/upcycle_static_to_condconv.py: prefixed static checkpoint in, prefixed CondConv out."""
-    tool = _load_tool('upcycle_static_to_condconv')
+    tool = load_tool('tools/model_converters/upcycle_static_to_condconv.py')
     static, _ = _pair(dict(type='CondConvMobileNetV2', widen_factor=0.5, out_indices=(4, 7)), 2)
     src, dst = tmp_path / 'static.pth', tmp_path / 'cond.pth'
     torch.save(dict(state_dict={'backbone.' + k: v for k, v in static.state_dict().items()}), src)
