@@ -1,11 +1,11 @@
 """CondConv2d: conditionally parameterized convolution (Yang et al., NeurIPS 2019).
 
 ``y_b = sigma((sum_i r_{b,i} W_i) * x_b)`` (eq. 1) with the routing ``r = sigmoid(GAP(x) · R + b)`` (eq. 2). The
-``E`` expert kernels live in one parameter ``weight`` of shape ``(E, out, in // groups, kh, kw)`` (expert-major, so
-kernel mixing is a single ``(B, E) @ (E, -1)`` matrix product) and the biases in ``bias (E, out)``.
+``E`` expert kernels live in one parameter ``weight`` of shape ``(E, out, in // groups, kh, kw)``, stored contiguous
+(expert-major, so kernel mixing is a single ``(B, E) @ (E, -1)`` matrix product) and the biases in ``bias (E, out)``.
 """
 import math
-from typing import Optional, Tuple, Union
+from typing import Callable, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -104,29 +104,22 @@ class CondConv2d(nn.Module):
         if self.routing is not None and hasattr(self.routing, 'init_weights'):
             self.routing.init_weights()
 
-    def _apply(self, fn, recurse: bool = True):
-        """``nn.Module.to(memory_format=torch.channels_last)`` refuses 5-D tensors: convert the expert kernels as
-        their 4-D view ``(E * out, in // groups, kh, kw)`` instead, so each expert is stored like a channels_last
-        conv weight (``kernel_mixing`` then mixes in that order without copies). Other conversions are unchanged."""
+    def _apply(self, fn: Callable[[Tensor], Tensor], recurse: bool = True) -> 'CondConv2d':
+        """Convert the expert kernels (and their gradient) as their ``(E, out * in // groups * kh * kw)`` matrix,
+        timm's flat layout: device and dtype conversions apply as to any tensor, while ``.to(memory_format=...)``,
+        which re-lays out 4-D and 5-D tensors only, keeps them expert-major contiguous, the order ``kernel_mixing``
+        multiplies in (the mixed per-example kernels are then contiguous whatever the input's memory format)."""
+        shape = self.weight.shape
+        self._reshape_experts((shape[0], -1))
         try:
             return super()._apply(fn, recurse)
-        except RuntimeError as error:
-            if 'channels_last' not in str(error) and 'rank 4' not in str(error):
-                raise
-        # Children are converted already; the 5-D weight (the first parameter) failed before anything changed.
-        expert_shape = self.weight.shape[:2]
-        with torch.no_grad():
-            self.weight.data = self.weight.data.flatten(0, 1)
-            if self.weight.grad is not None:
-                self.weight.grad.data = self.weight.grad.data.flatten(0, 1)
-        try:
-            super()._apply(fn, recurse=False)
         finally:
-            with torch.no_grad():
-                self.weight.data = self.weight.data.unflatten(0, expert_shape)
-                if self.weight.grad is not None:
-                    self.weight.grad.data = self.weight.grad.data.unflatten(0, expert_shape)
-        return self
+            self._reshape_experts(shape)
+
+    def _reshape_experts(self, shape: Tuple[int, ...]) -> None:
+        for tensor in (self.weight, self.weight.grad):
+            if tensor is not None:
+                tensor.data = tensor.data.reshape(shape)
 
     def forward(self, x: Tensor, routing_weights: Optional[Tensor] = None) -> Tensor:
         """Convolve ``x (B, in, H, W)``; ``routing_weights (B, E)`` if given, else ``self.routing(x)``."""

@@ -141,11 +141,29 @@ def test_channels_last_and_non_contiguous_inputs(kernel_size, groups, strategy, 
     expected = layer(x)
     torch.testing.assert_close(layer(x.contiguous(memory_format=torch.channels_last)), expected)
     torch.testing.assert_close(layer(x.transpose(2, 3).contiguous().transpose(2, 3)), expected)
-    layer_cl = layer.to(memory_format=torch.channels_last)  # 5-D expert kernels: converted per expert
+    layer_cl = layer.to(memory_format=torch.channels_last)  # the expert bank stays expert-major contiguous
     assert layer_cl.weight.shape == (4, 8, 8 // groups, kernel_size, kernel_size)
-    assert layer_cl.weight[0].is_contiguous(memory_format=torch.channels_last)
+    assert layer_cl.weight.is_contiguous()
     torch.testing.assert_close(layer_cl(x.contiguous(memory_format=torch.channels_last)), expected)
     torch.testing.assert_close(layer_cl(x), expected)
+
+
+def test_conversions_keep_the_expert_bank_and_its_gradient_expert_major():
+    # _apply converts the 5-D bank as its (E, P) matrix: dtype as usual, channels_last leaves it contiguous.
+    layer = CondConv2d(4, 6, 3, padding=1, num_experts=3)
+    layer(torch.randn(2, 4, 5, 5)).sum().backward()
+    weight, grad = layer.weight.detach().clone(), layer.weight.grad.clone()
+    layer = layer.to(memory_format=torch.channels_last).double()
+    for tensor, before in ((layer.weight, weight), (layer.weight.grad, grad)):
+        assert tensor.shape == (3, 6, 4, 3, 3) and tensor.dtype == torch.float64 and tensor.is_contiguous()
+        torch.testing.assert_close(tensor.detach(), before.double(), atol=0, rtol=0)
+
+    def fail(tensor):
+        raise RuntimeError('conversion failed')
+
+    with pytest.raises(RuntimeError, match='conversion failed'):
+        layer._apply(fail)
+    assert layer.weight.shape == layer.weight.grad.shape == (3, 6, 4, 3, 3)  # restored
 
 
 @pytest.mark.parametrize('kernel_size', [1, 3])
