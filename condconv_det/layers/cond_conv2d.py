@@ -70,8 +70,6 @@ class CondConv2d(nn.Module):
             raise ValueError(f'padding_mode must be one of {_PADDING_MODES}, got padding_mode={padding_mode!r}')
         if strategy != 'auto' and strategy not in STRATEGIES:
             raise ValueError(f"strategy must be 'auto' or one of {sorted(STRATEGIES)}, got strategy={strategy!r}")
-        if isinstance(padding, str):
-            raise ValueError(f'padding must be an int or pair of ints, got padding={padding!r}')
         self.in_channels = in_channels
         self.out_channels = out_channels
         self.kernel_size = _positive_pair('kernel_size', kernel_size)
@@ -168,16 +166,7 @@ class CondConv2d(nn.Module):
     def extra_repr(self) -> str:
         text = (f'{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, '
                 f'num_experts={self.num_experts}')
-        if self.padding != (0, 0):
-            text += f', padding={self.padding}'
-        if self.dilation != (1, 1):
-            text += f', dilation={self.dilation}'
-        if self.groups != 1:
-            text += f', groups={self.groups}'
-        if self.bias is None:
-            text += ', bias=False'
-        if self.padding_mode != 'zeros':
-            text += f', padding_mode={self.padding_mode!r}'
-        if self.strategy != 'auto':
-            text += f', strategy={self.strategy!r}'
-        return text
+        defaults = dict(padding=(0, 0), dilation=(1, 1), groups=1, padding_mode='zeros', strategy='auto')
+        text += ''.join(f', {name}={getattr(self, name)!r}' for name, default in defaults.items()
+                        if getattr(self, name) != default)
+        return text + (', bias=False' if self.bias is None else '')

@@ -3,14 +3,10 @@
 The routing logits are computed in float32 (float64 for a float64 module) with autocast disabled, so that AMP runs
 the convolution in half precision while the few routing MADDs stay accurate.
 """
-from typing import Optional
-
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 from torch import Tensor
-
-
-_FULL_PRECISION = (torch.float32, torch.float64)
 
 
 def _check_positive_int(name: str, value: object) -> None:
@@ -48,29 +44,15 @@ class PooledLinearRouting(nn.Module):
         if x.dim() not in (2, 4) or x.shape[1] != self.in_channels:
             raise ValueError(f'routing input must be (B, {self.in_channels}, H, W) or (B, {self.in_channels}), '
                              f'got x.shape={tuple(x.shape)}')
-        weight, bias = self.fc.weight, self.fc.bias
-        if weight.dtype in _FULL_PRECISION and not torch.is_autocast_enabled(x.device.type):  # the common case
-            return self._logits(x, weight, bias, weight.dtype)
-        compute_dtype = torch.promote_types(weight.dtype, torch.float32)
         if torch.is_autocast_enabled(x.device.type):
             with torch.autocast(device_type=x.device.type, enabled=False):
-                return self._logits(x, weight.to(compute_dtype), None if bias is None else bias.to(compute_dtype),
-                                    compute_dtype)
-        if weight.dtype != compute_dtype:  # a half-precision module: routing still in float32
-            weight = weight.to(compute_dtype)
-            bias = None if bias is None else bias.to(compute_dtype)
-        return self._logits(x, weight, bias, compute_dtype)
-
-    def _logits(self, x: Tensor, weight: Tensor, bias: Optional[Tensor], compute_dtype: torch.dtype) -> Tensor:
-        if x.dim() == 4:
-            pooled = x.mean(dim=(2, 3), dtype=compute_dtype)
-        else:
-            pooled = x if x.dtype == compute_dtype else x.to(compute_dtype)
+                return self.routing_logits(x)
+        dtype = torch.promote_types(self.fc.weight.dtype, torch.float32)  # a half-precision module too
+        pooled = x.mean(dim=(2, 3), dtype=dtype) if x.dim() == 4 else x.to(dtype)
         if self.dropout is not None:
             pooled = self.dropout(pooled)
-        if bias is None:
-            return torch.mm(pooled, weight.t())
-        return torch.addmm(bias, pooled, weight.t())
+        bias = None if self.fc.bias is None else self.fc.bias.to(dtype)
+        return F.linear(pooled, self.fc.weight.to(dtype), bias)
 
     def extra_repr(self) -> str:
         return f'in_channels={self.in_channels}, num_experts={self.num_experts}'
