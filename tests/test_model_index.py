@@ -31,7 +31,8 @@ MODELS = load_index()
 
 
 def config_files() -> Set[str]:
-    return {str(p.relative_to(ROOT)) for p in (ROOT / 'configs').glob('*/*.py') if p.parent.name != '_base_'}
+    return {str(p.relative_to(ROOT)) for p in (ROOT / 'configs').glob('*/*.py')
+            if p.parent.name != '_base_' and not p.is_symlink()}  # a link at a former name is no config of its own
 
 
 def readme_section(heading: str) -> str:

@@ -6,7 +6,7 @@
 set -euo pipefail
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${CONDCONV_VENV:-$REPO/.venv}"
-CONFIG="${1:-configs/ssdlite/ssdlite_condconv-mobilenetv2-8e-imagenet_1xb16-40e_demo.py}"
+CONFIG="${1:-configs/ssdlite/ssdlite_condconv8x-mobilenetv2-imagenet_1xb16-40e_demo.py}"
 shift || true
 NAME="$(basename "$CONFIG" .py)"
 WORK_DIR="${WORK_DIR:-work_dirs/$NAME}"

@@ -1,6 +1,6 @@
 # Static Faster R-CNN ResNet-50 + FPN on the generated demo dataset (3 shape classes, 160x160), from scratch so that
 # it runs offline on CPU (no frozen stages, BN trained): the static twin of
-# faster-rcnn_condconv-r50-8e_fpn_1xb4-12e_demo.py; mmdet's 1x recipe sized for CPU (12 epochs, batch 4,
+# faster-rcnn_condconv8x-r50_fpn_1xb4-12e_demo.py; mmdet's 1x recipe sized for CPU (12 epochs, batch 4,
 # lr 0.02 x 4/16).
 _base_ = [
     'mmdet::_base_/models/faster-rcnn_r50_fpn.py', '../_base_/datasets/demo_shapes.py',

@@ -1,4 +1,4 @@
-# Static twin of the demo config ssdlite_condconv-mobilenetv2-8e-imagenet_1xb16-40e_demo.py: SSDLite-MobileNetV2 on
+# Static twin of the demo config ssdlite_condconv8x-mobilenetv2-imagenet_1xb16-40e_demo.py: SSDLite-MobileNetV2 on
 # the demo dataset from torchvision's ImageNet MobileNetV2 (mmdet keys, written by
 # tools/model_converters/fetch_torchvision_mobilenetv2.py); same schedule, seed and data.
 _base_ = './ssdlite_mobilenetv2_1xb16-30e_demo.py'

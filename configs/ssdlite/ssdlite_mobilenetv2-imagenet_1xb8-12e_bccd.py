@@ -2,7 +2,7 @@
 # (converted to mmdet keys by tools/model_converters/fetch_torchvision_mobilenetv2.py). The baseline of the README's
 # BCCD experiment: 12 epochs of the 205 train images at batch 8 (312 iterations, sized for ~1 CPU-hour), validated
 # once at the end; evaluate on the test split with tools/test.py. Its CondConv twin is
-# ssdlite_condconv-mobilenetv2-8e-imagenet_1xb8-12e_bccd.py (same schedule, seed and data; backbone = the
+# ssdlite_condconv8x-mobilenetv2-imagenet_1xb8-12e_bccd.py (same schedule, seed and data; backbone = the
 # function-preserving upcycled form of the same checkpoint).
 _base_ = './ssdlite_mobilenetv2_1xb8-24e_bccd.py'
 

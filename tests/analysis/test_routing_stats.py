@@ -22,7 +22,7 @@ from condconv_det.analysis.routing_stats import (LayerRoutingStats, RoutingRecor
 from condconv_det.layers import CondConv2d, SigmoidRouting
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO_CONDCONV_CONFIG = ROOT / 'configs/ssdlite/ssdlite_condconv-mobilenetv2-8e_1xb16-30e_demo.py'
+DEMO_CONDCONV_CONFIG = ROOT / 'configs/ssdlite/ssdlite_condconv8x-mobilenetv2_1xb16-30e_demo.py'
 NUM_CLASSES = 3
 
 

@@ -24,7 +24,7 @@ from condconv_det.analysis.routing_stats import find_routing_modules
 from condconv_det.layers import CondConv2d
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO_CONDCONV_CONFIG = ROOT / 'configs/ssdlite/ssdlite_condconv-mobilenetv2-8e_1xb16-30e_demo.py'
+DEMO_CONDCONV_CONFIG = ROOT / 'configs/ssdlite/ssdlite_condconv8x-mobilenetv2_1xb16-30e_demo.py'
 DEMO_STATIC_CONFIG = ROOT / 'configs/ssdlite/ssdlite_mobilenetv2_1xb16-30e_demo.py'
 ONE_PROCESS_CFG = {f'{split}_dataloader.{key}': value for split in ('val', 'test')
                    for key, value in (('num_workers', 0), ('persistent_workers', False))}

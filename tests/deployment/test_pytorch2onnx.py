@@ -13,7 +13,7 @@ from mmdet.utils import register_all_modules
 from mmengine.config import Config
 
 ROOT = Path(__file__).resolve().parents[2]
-DEMO_CONDCONV_CONFIG = ROOT / 'configs/ssdlite/ssdlite_condconv-mobilenetv2-8e_1xb16-30e_demo.py'
+DEMO_CONDCONV_CONFIG = ROOT / 'configs/ssdlite/ssdlite_condconv8x-mobilenetv2_1xb16-30e_demo.py'
 
 
 @pytest.fixture(scope='module')

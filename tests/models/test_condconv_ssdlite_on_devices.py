@@ -21,7 +21,7 @@ from mmengine.optim import OptimWrapper
 from condconv_det.layers import CondConv2d
 
 ROOT = Path(__file__).resolve().parents[2]
-CONDCONV_DEMO = ROOT / 'configs/ssdlite/ssdlite_condconv-mobilenetv2-8e_1xb16-30e_demo.py'
+CONDCONV_DEMO = ROOT / 'configs/ssdlite/ssdlite_condconv8x-mobilenetv2_1xb16-30e_demo.py'
 AMP_STEPS = 50
 
 

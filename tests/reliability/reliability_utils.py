@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 ROOT = Path(__file__).resolve().parents[2]
-CONDCONV_DEMO = ROOT / 'configs/ssdlite/ssdlite_condconv-mobilenetv2-8e_1xb16-30e_demo.py'
+CONDCONV_DEMO = ROOT / 'configs/ssdlite/ssdlite_condconv8x-mobilenetv2_1xb16-30e_demo.py'
 # One thread per process: bit-reproducible CPU kernels and no oversubscription of CI's cores.
 SUBPROCESS_ENV = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1', 'PYTHONUNBUFFERED': '1'}
 

@@ -15,7 +15,7 @@ from reliability_utils import ROOT, SUBPROCESS_ENV, make_demo_data, run_tool
 
 pytestmark = pytest.mark.slow
 STATIC_DEMO = ROOT / 'configs/ssdlite/ssdlite_mobilenetv2_1xb16-30e_demo.py'
-CONDCONV_DEMO = ROOT / 'configs/ssdlite/ssdlite_condconv-mobilenetv2-8e_1xb16-30e_demo.py'
+CONDCONV_DEMO = ROOT / 'configs/ssdlite/ssdlite_condconv8x-mobilenetv2_1xb16-30e_demo.py'
 ONE_EPOCH = ['train_cfg.max_epochs=1', 'train_cfg.val_interval=1', 'default_hooks.logger.interval=1',
              'train_dataloader.num_workers=0', 'train_dataloader.persistent_workers=False',
              'val_dataloader.num_workers=0', 'val_dataloader.persistent_workers=False']

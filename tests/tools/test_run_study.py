@@ -15,7 +15,7 @@ from condconv_det.analysis.study import StudyError, load_study, markdown_table, 
 ROOT = Path(__file__).resolve().parents[2]
 TOOL = ROOT / 'tools/analysis/run_study.py'
 STATIC = ROOT / 'configs/ssdlite/ssdlite_mobilenetv2_1xb16-30e_demo.py'
-CONDCONV = ROOT / 'configs/ssdlite/ssdlite_condconv-mobilenetv2-8e_1xb16-30e_demo.py'
+CONDCONV = ROOT / 'configs/ssdlite/ssdlite_condconv8x-mobilenetv2_1xb16-30e_demo.py'
 TINY = {
     'train_cfg.max_epochs': 1, 'train_cfg.val_interval': 1, 'train_dataloader.batch_size': 4,
     'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,

@@ -36,7 +36,7 @@ CONSTRAINTS = REPO / 'requirements' / 'constraints.txt'
 STACK = ('torch', 'setuptools', 'mmengine-lite', 'opencv-python-headless', 'mmdet', 'pycocotools', 'matplotlib',
          'scipy', 'shapely', 'terminaltables', 'addict', 'yapf', 'pillow', 'pyyaml', 'packaging', 'tqdm', 'rich',
          'termcolor', 'openmim')
-BASE_CONFIG = 'ssdlite/ssdlite_condconv-mobilenetv2-8e_1xb16-30e_demo.py'
+BASE_CONFIG = 'ssdlite/ssdlite_condconv8x-mobilenetv2_1xb16-30e_demo.py'
 USER_CONFIG = f"""# A user's config outside the repository: the plugin's CondConv demo detector, shortened to one epoch
 # of 4 images at batch 2 (2 iterations) with validation and a checkpoint at its end.
 _base_ = 'condconv_det::{BASE_CONFIG}'

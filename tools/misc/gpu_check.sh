@@ -54,7 +54,7 @@ run() {  # run NAME TIMEOUT_S COMMAND...: log to $LOG_DIR/NAME.txt, remember fai
 }
 
 SSDLITE_A=configs/ssdlite/ssdlite_mobilenetv2-imagenet_1xb8-12e_bccd.py
-SSDLITE_B=configs/ssdlite/ssdlite_condconv-mobilenetv2-8e-imagenet-lrmatched_1xb8-12e_bccd.py
+SSDLITE_B=configs/ssdlite/ssdlite_condconv8x-mobilenetv2-imagenet-lrmatched_1xb8-12e_bccd.py
 DETECTOR=(tools/analysis/benchmark_detector.py "$SSDLITE_A" "$SSDLITE_B" --device "$DEVICE" --shape 320 320
           --repeats "$REPEATS" --train-repeats $((REPEATS / 2 + 1)) --warmup 3)
 # time limits (s) add up to 7.5 minutes

@@ -20,7 +20,7 @@ from condconv_det.engine.hooks.routing_stats_hook import STAGE_KEYS, RoutingStat
 from condconv_det.layers.pooled_routing import PooledLinearRouting
 
 ROOT = Path(__file__).resolve().parents[3]
-DEMO_CONDCONV_CONFIG = ROOT / 'configs/ssdlite/ssdlite_condconv-mobilenetv2-8e_1xb16-30e_demo.py'
+DEMO_CONDCONV_CONFIG = ROOT / 'configs/ssdlite/ssdlite_condconv8x-mobilenetv2_1xb16-30e_demo.py'
 
 
 @MODELS.register_module(force=True)  # the root registry, where the plugin's routing functions are built

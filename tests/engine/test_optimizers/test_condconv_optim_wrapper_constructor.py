@@ -122,7 +122,7 @@ def test_bccd_lrmatched_config_scales_only_the_upcycled_backbone() -> None:
 
     register_all_modules()
     root = Path(__file__).resolve().parents[3]
-    cfg = Config.fromfile(root / 'configs/ssdlite/ssdlite_condconv-mobilenetv2-8e-imagenet-lrmatched_1xb8-12e_bccd.py')
+    cfg = Config.fromfile(root / 'configs/ssdlite/ssdlite_condconv8x-mobilenetv2-imagenet-lrmatched_1xb8-12e_bccd.py')
     model = MODELS.build(cfg.model)
     optim = build_optim_wrapper(model, cfg.optim_wrapper)
     base_lr, base_wd = cfg.optim_wrapper.optimizer.lr, cfg.optim_wrapper.optimizer.weight_decay

@@ -26,7 +26,7 @@ from condconv_det.models.utils import (CollapsedCondConv2d, ExpertSubsetRouting,
                                        calibrate_routing, config_plan, plan_collapse)
 
 ROOT = Path(__file__).resolve().parents[3]
-DEMO_CONDCONV_CONFIG = ROOT / 'configs/ssdlite/ssdlite_condconv-mobilenetv2-8e_1xb16-30e_demo.py'
+DEMO_CONDCONV_CONFIG = ROOT / 'configs/ssdlite/ssdlite_condconv8x-mobilenetv2_1xb16-30e_demo.py'
 DEMO_STATIC_CONFIG = ROOT / 'configs/ssdlite/ssdlite_mobilenetv2_1xb16-30e_demo.py'
 
 

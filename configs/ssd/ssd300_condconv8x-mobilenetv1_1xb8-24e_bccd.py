@@ -1,5 +1,5 @@
 # CondConv SSD300-MobileNetV1 (8 experts in the backbone and the SSD extra layers, static predictors, as in
-# ssd300_condconv-mobilenetv1-8e_8xb24-600e_coco.py) on BCCD: same data, schedule and seed as
+# ssd300_condconv8x-mobilenetv1_8xb24-600e_coco.py) on BCCD: same data, schedule and seed as
 # ssd300_mobilenetv1_1xb8-24e_bccd.py.
 _base_ = './ssd300_mobilenetv1_1xb8-24e_bccd.py'
 

@@ -4,7 +4,7 @@
 # noise, routing constant 1/8), trained with the lr-matched recipe (upcycled experts: lr x8, weight decay x1/8, so the
 # backbone learns at the static rate; see CondConvOptimWrapperConstructor). 40 epochs of 240 images at batch 16,
 # sized to train and evaluate in minutes on 2 CPU cores. Schedule, seed and data are those of its static twin
-# ssdlite_mobilenetv2-imagenet_1xb16-40e_demo.py; from scratch: ssdlite_condconv-mobilenetv2-8e_1xb16-30e_demo.py.
+# ssdlite_mobilenetv2-imagenet_1xb16-40e_demo.py; from scratch: ssdlite_condconv8x-mobilenetv2_1xb16-30e_demo.py.
 _base_ = './ssdlite_mobilenetv2-imagenet_1xb16-40e_demo.py'
 
 model = dict(
