@@ -1,8 +1,6 @@
 """tools/deployment/pytorch2onnx.py: the CondConv SSDLite exports with a symbolic batch axis through both of
 torch.onnx's exporters (dynamo, the default, and TorchScript) and onnxruntime matches PyTorch on real (demo) images at
 batch 1 and 3; the backbone alone exports at a fixed batch with the default exporter."""
-import subprocess
-import sys
 from pathlib import Path
 
 import onnx
@@ -23,16 +21,14 @@ def export_tool(load_tool):
 
 
 @pytest.fixture(scope='module')
-def demo_and_checkpoint(tmp_path_factory):
-    work = tmp_path_factory.mktemp('onnx_demo')
-    subprocess.run([sys.executable, str(ROOT / 'tools/misc/make_demo_dataset.py'), '--out', 'data/demo',
-                    '--num-train', '8', '--num-val', '4'], cwd=work, check=True, capture_output=True)
+def demo_and_checkpoint(demo_work):
+    """The deployment tests' demo folder (conftest.py) with a randomly initialised CondConv SSDLite checkpoint."""
     register_all_modules(init_default_scope=True)
     torch.manual_seed(0)
     model = MODELS.build(Config.fromfile(str(DEMO_CONDCONV_CONFIG)).model)
-    checkpoint = work / 'random.pth'
+    checkpoint = demo_work / 'random.pth'
     torch.save(dict(state_dict=model.state_dict()), checkpoint)
-    return work, checkpoint
+    return demo_work, checkpoint
 
 
 def conv_weights_are_static(model: onnx.ModelProto) -> bool:

@@ -41,9 +41,7 @@ def test_two_runs_are_byte_identical(small_dataset, tmp_path, demo):
     a, b = _digest(small_dataset), _digest(other)
     assert a == b
     assert sum(k.endswith('.jpg') for k in a) == SMALL['num_train'] + SMALL['num_val']
-    for split in ('train', 'val'):
-        name = f'annotations/instances_{split}.json'
-        assert (small_dataset / name).read_bytes() == (other / name).read_bytes()
+    assert {'annotations/instances_train.json', 'annotations/instances_val.json'} <= set(a)
 
 
 def test_image_content_does_not_depend_on_split_sizes(small_dataset, tmp_path, demo):
