@@ -10,7 +10,7 @@ seeds = [0, 1, 2]
 
 _base_ = './bccd_recipes_12e.py'  # its `prepare` steps: the BCCD conversion and every upcycled checkpoint
 _ckpt = 'checkpoints/mobilenet_v2_torchvision_'
-_lrmatched = 'configs/ssdlite/ssdlite_condconv-mobilenetv2-8e-imagenet-lrmatched_1xb8-24e_bccd.py'
+_lrmatched = 'configs/ssdlite/ssdlite_condconv8x-mobilenetv2-imagenet-lrmatched_1xb8-24e_bccd.py'
 conditions = [
     dict(name='static', config='configs/ssdlite/ssdlite_mobilenetv2-imagenet_1xb8-24e_bccd.py'),
     dict(name='cc8-both', config=_lrmatched, note="today's default recipe (expert noise 0.1)"),

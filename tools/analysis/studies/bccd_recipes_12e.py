@@ -21,7 +21,7 @@ prepare = [
 ]
 
 _static = 'configs/ssdlite/ssdlite_mobilenetv2-imagenet_1xb8-12e_bccd.py'
-_lrmatched = 'configs/ssdlite/ssdlite_condconv-mobilenetv2-8e-imagenet-lrmatched_1xb8-12e_bccd.py'
+_lrmatched = 'configs/ssdlite/ssdlite_condconv8x-mobilenetv2-imagenet-lrmatched_1xb8-12e_bccd.py'
 
 
 def _experts(e, lr_mult='num_experts', decay_mult='1/num_experts'):

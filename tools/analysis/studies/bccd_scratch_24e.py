@@ -10,5 +10,5 @@ prepare = [
 ]
 conditions = [
     dict(name='static-scratch', config='configs/ssdlite/ssdlite_mobilenetv2_1xb8-24e_bccd.py'),
-    dict(name='cc8-both-scratch', config='configs/ssdlite/ssdlite_condconv-mobilenetv2-8e_1xb8-24e_bccd.py'),
+    dict(name='cc8-both-scratch', config='configs/ssdlite/ssdlite_condconv8x-mobilenetv2_1xb8-24e_bccd.py'),
 ]

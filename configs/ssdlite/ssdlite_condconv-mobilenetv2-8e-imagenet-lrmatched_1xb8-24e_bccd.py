@@ -1,1 +1,0 @@
-ssdlite_condconv8x-mobilenetv2-imagenet-lrmatched_1xb8-24e_bccd.py
