@@ -5,7 +5,6 @@ the convolution in half precision while the few routing MADDs stay accurate.
 """
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 
 
@@ -47,12 +46,14 @@ class PooledLinearRouting(nn.Module):
         if torch.is_autocast_enabled(x.device.type):
             with torch.autocast(device_type=x.device.type, enabled=False):
                 return self.routing_logits(x)
-        dtype = torch.promote_types(self.fc.weight.dtype, torch.float32)  # a half-precision module too
+        weight, bias = self.fc.weight, self.fc.bias
+        dtype = torch.promote_types(weight.dtype, torch.float32)
+        if weight.dtype != dtype:  # a half-precision module: routing still in float32
+            weight, bias = weight.to(dtype), None if bias is None else bias.to(dtype)
         pooled = x.mean(dim=(2, 3), dtype=dtype) if x.dim() == 4 else x.to(dtype)
         if self.dropout is not None:
             pooled = self.dropout(pooled)
-        bias = None if self.fc.bias is None else self.fc.bias.to(dtype)
-        return F.linear(pooled, self.fc.weight.to(dtype), bias)
+        return torch.mm(pooled, weight.t()) if bias is None else torch.addmm(bias, pooled, weight.t())
 
     def extra_repr(self) -> str:
         return f'in_channels={self.in_channels}, num_experts={self.num_experts}'
