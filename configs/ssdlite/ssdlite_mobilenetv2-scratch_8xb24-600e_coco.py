@@ -9,7 +9,7 @@ custom_imports = dict(imports=['condconv_det'], allow_failed_imports=False)
 
 model = dict(bbox_head=dict(type='CondConvSSDHead', num_experts=0))
 # mmdet's loader ends an epoch with len(dataset) % 24 images: a batch of one would stop the extra layers' 1x1
-# BatchNorm. FillLastBatchSampler completes the last batch (condconv_det.reliability.train_batches).
+# BatchNorm. FillLastBatchSampler completes the last batch (condconv_det/datasets/samplers/fill_last_batch_sampler.py).
 train_dataloader = dict(batch_sampler=dict(_delete_=True, type='FillLastBatchSampler'))  # mmdet's is None
 custom_hooks = [
     dict(type='NumClassCheckHook'),

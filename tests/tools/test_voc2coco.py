@@ -1,8 +1,6 @@
 """Tests for tools/dataset_converters/voc2coco.py on synthetic VOC folders and on real BCCD."""
-import importlib.util
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
@@ -14,15 +12,9 @@ ROOT = Path(__file__).resolve().parents[2]
 BCCD = ROOT.parent / 'shared/data/bccd'
 
 
-def _load_tool(name: str, rel: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / rel)
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
-v2c = _load_tool('voc2coco', 'tools/dataset_converters/voc2coco.py')
+@pytest.fixture(scope='module')
+def v2c(load_tool):
+    return load_tool('tools/dataset_converters/voc2coco.py')
 
 Obj = Tuple  # (name, (xmin, ymin, xmax, ymax) or None, difficult=0)
 
@@ -69,7 +61,7 @@ def _json(out: Path, split: str) -> dict:
     return json.loads((out / 'annotations' / f'instances_{split}.json').read_text())
 
 
-def test_clean_conversion_boxes_ids_and_class_order(tmp_path):
+def test_clean_conversion_boxes_ids_and_class_order(v2c, tmp_path):
     voc = make_voc(tmp_path / 'voc', {
         'a': dict(objects=[('cat', (1, 1, 10, 20)), ('dog', (11, 5, 64, 48))]),
         'b': dict(objects=[('dog', (5, 6, 7, 8))]),
@@ -100,7 +92,7 @@ def test_clean_conversion_boxes_ids_and_class_order(tmp_path):
     assert train['annotations'][0]['category_id'] == 2
 
 
-def test_malformed_boxes_are_counted_and_no_image_is_dropped(tmp_path):
+def test_malformed_boxes_are_counted_and_no_image_is_dropped(v2c, tmp_path):
     voc = make_voc(tmp_path / 'voc', {
         'good': dict(objects=[
             ('A', (10, 10, 30, 30)),
@@ -146,7 +138,7 @@ def test_malformed_boxes_are_counted_and_no_image_is_dropped(tmp_path):
     assert report.counts['near_duplicate'] == 0 and len(_json(out, 'train')['annotations']) == 5
 
 
-def test_unknown_class_errors_listing_names_unless_skipped(tmp_path, capsys):
+def test_unknown_class_errors_listing_names_unless_skipped(v2c, tmp_path, capsys):
     voc = make_voc(tmp_path / 'voc', {
         'a': dict(objects=[('RBC', (1, 1, 9, 9)), ('rbc', (2, 2, 9, 9)), ('Cell', (3, 3, 9, 9))]),
     }, {'train': ['a']})
@@ -165,7 +157,7 @@ def test_unknown_class_errors_listing_names_unless_skipped(tmp_path, capsys):
     assert v2c.main([str(voc), '--out', str(out), '--splits', 'train', '--skip-unknown']) == 1
 
 
-def test_corrupt_or_missing_files_name_the_file_or_are_counted(tmp_path, capsys):
+def test_corrupt_or_missing_files_name_the_file_or_are_counted(v2c, tmp_path, capsys):
     voc = make_voc(tmp_path / 'voc', {
         'ok': dict(objects=[('A', (1, 1, 9, 9))]),
         'corrupt': dict(xml='<annotation><object><name>A</name>'),
@@ -193,7 +185,7 @@ def test_corrupt_or_missing_files_name_the_file_or_are_counted(tmp_path, capsys)
     assert 'does not look like a VOC dataset' in capsys.readouterr().err
 
 
-def test_image_size_from_image_when_missing_or_wrong(tmp_path):
+def test_image_size_from_image_when_missing_or_wrong(v2c, tmp_path):
     voc = make_voc(tmp_path / 'voc', {
         'nosize': dict(size=None, img_size=(50, 40), objects=[('A', (1, 1, 60, 30))]),
         'wrong': dict(size=(640, 480), img_size=(50, 40), objects=[('A', (1, 1, 10, 10))]),
@@ -208,7 +200,7 @@ def test_image_size_from_image_when_missing_or_wrong(tmp_path):
     assert report.counts['clipped'] == 1
 
 
-def test_difficult_boxes_and_shared_images_across_splits(tmp_path):
+def test_difficult_boxes_and_shared_images_across_splits(v2c, tmp_path):
     voc = make_voc(tmp_path / 'voc', {
         'a': dict(objects=[('A', (1, 1, 9, 9), 1), ('A', (20, 20, 30, 30)),
                            ('A', (20, 20, 30, 30))]),
@@ -228,7 +220,7 @@ def test_difficult_boxes_and_shared_images_across_splits(tmp_path):
     assert len(_json(out, 'train')['annotations']) == 1
 
 
-def test_cli_report_and_no_symlink(tmp_path, capsys):
+def test_cli_report_and_no_symlink(v2c, tmp_path, capsys):
     voc = make_voc(tmp_path / 'voc', {'a': dict(objects=[('A', (1, 1, 9, 9))])},
                    {'train': ['a']})
     out = tmp_path / 'out'
@@ -243,7 +235,7 @@ def test_cli_report_and_no_symlink(tmp_path, capsys):
 
 @pytest.mark.skipif(not (BCCD / 'BCCD/Annotations').is_dir(),
                     reason=f'BCCD not found at {BCCD} (../shared/data/bccd relative to the repo)')
-def test_convert_real_bccd(tmp_path):
+def test_convert_real_bccd(v2c, tmp_path):
     from pycocotools.coco import COCO
     out = tmp_path / 'bccd'
     report = v2c.voc2coco(str(BCCD / 'BCCD'), str(out), ['train', 'val', 'test', 'trainval'],
