@@ -3,7 +3,8 @@
 # bar nominally at 12 epochs (expert noise 0.5; E=2), and the E=1 control (docs/experiments.md). Same ImageNet
 # initialisation, data and schedule for every run; the winner becomes the configs' default.
 #   python tools/analysis/run_study.py tools/analysis/studies/bccd_final_24e.py --jobs 2 --threads 1
-# ~25 min a run, two side by side: 15 runs take ~3 hours (two sessions); results.csv is the resume state (commit it).
+# ~25 min a run, two side by side: 21 runs take ~4.5 hours (several sessions); results.csv is the resume state (commit
+# it). Conditions run in the order listed; `--only NAME ...` picks some.
 work_dir = 'work_dirs/studies/bccd_final_24e'
 results_dir = 'docs/studies/bccd_final_24e'
 seeds = [0, 1, 2]
@@ -26,4 +27,14 @@ conditions = [
                       'optim_wrapper.paramwise_cfg.condconv.expert_lr_mult': 4.0,
                       'optim_wrapper.paramwise_cfg.condconv.expert_decay_mult': 0.25},
          note='E=1 control'),
+    # Added after the first 3-seed results (static and cc8-both tied): where does a gain come from (the held-back
+    # aerial set's came from the head; the upcycled backbone never routed), and does the paper's routing dropout
+    # make the backbone route?
+    dict(name='cc8-head', config='configs/ssdlite/ssdlite_mobilenetv2-imagenet_1xb8-24e_bccd.py',
+         cfg_options={'model.bbox_head.num_experts': 8},
+         note='placement: static ImageNet backbone, CondConv-8e head towers only'),
+    dict(name='cc8-both-routingdrop0.2', config=_lrmatched,
+         cfg_options={'model.backbone.routing_cfg': dict(type='SigmoidRouting', dropout=0.2),
+                      'model.bbox_head.routing_cfg': dict(type='SigmoidRouting', dropout=0.2)},
+         note='regulariser: dropout 0.2 on the pooled routing input (backbone and head)'),
 ]
