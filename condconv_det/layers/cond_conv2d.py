@@ -16,6 +16,7 @@ from torch.nn.modules.utils import _pair
 from .routing_builder import build_routing
 from .strategies import STRATEGIES, ConvGeometry, check_strategy_applicable, conv_output_size
 from .strategy_dispatch import select_strategy
+from .validation import check_int
 
 _PADDING_MODES = ('zeros', 'reflect', 'replicate', 'circular')
 IntOrPair = Union[int, Tuple[int, int]]
@@ -61,8 +62,7 @@ class CondConv2d(nn.Module):
         super().__init__()
         for name, value in (('in_channels', in_channels), ('out_channels', out_channels), ('groups', groups),
                             ('num_experts', num_experts)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f'{name} must be a positive int, got {name}={value!r}')
+            check_int(name, value)
         if in_channels % groups or out_channels % groups:
             raise ValueError(f'in_channels ({in_channels}) and out_channels ({out_channels}) must be divisible by '
                              f'groups, got groups={groups}')

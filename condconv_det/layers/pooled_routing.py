@@ -7,10 +7,7 @@ import torch
 import torch.nn as nn
 from torch import Tensor
 
-
-def _check_positive_int(name: str, value: object) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f'{name} must be a positive int, got {name}={value!r}')
+from .validation import check_int
 
 
 class PooledLinearRouting(nn.Module):
@@ -25,8 +22,8 @@ class PooledLinearRouting(nn.Module):
 
     def __init__(self, in_channels: int, num_experts: int, dropout: float = 0.0, bias: bool = True) -> None:
         super().__init__()
-        _check_positive_int('in_channels', in_channels)
-        _check_positive_int('num_experts', num_experts)
+        check_int('in_channels', in_channels)
+        check_int('num_experts', num_experts)
         if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0.0 <= dropout < 1.0:
             raise ValueError(f'dropout must be a float in [0, 1), got dropout={dropout!r}')
         self.in_channels = in_channels

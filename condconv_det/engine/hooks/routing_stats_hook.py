@@ -28,6 +28,7 @@ from mmengine.model import is_model_wrapper
 
 from condconv_det.analysis.routing_stats import (NEAR_ONE, NEAR_ZERO, RoutingRecorder, across_batch_std,
                                                  stage_summaries)
+from condconv_det.layers.validation import check_int
 
 DataBatch = Optional[Union[dict, tuple, list]]  # as mmengine's hooks
 
@@ -52,8 +53,7 @@ class RoutingStatsHook(Hook):
 
     def __init__(self, interval: int = 50, collapse_std: float = 1e-3, near_zero: float = NEAR_ZERO,
                  near_one: float = NEAR_ONE, warn_collapse: bool = True, collapse_after_iters: int = 100) -> None:
-        if isinstance(interval, bool) or not isinstance(interval, int) or interval < 1:
-            raise ValueError(f'interval must be a positive int, got interval={interval!r}')
+        check_int('interval', interval)
         if not collapse_std >= 0:
             raise ValueError(f'collapse_std must be >= 0, got collapse_std={collapse_std!r}')
         if not 0 <= near_zero < near_one <= 1:

@@ -9,7 +9,7 @@ from torch import Tensor
 from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmdet.models.utils import make_divisible
-from condconv_det.utils.validation import check_int
+from condconv_det.layers.validation import check_int
 from ..layers import ClassifierMixin, CondConvModule
 
 

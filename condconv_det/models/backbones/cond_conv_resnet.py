@@ -7,7 +7,7 @@ from mmdet.models.layers import ResLayer
 from mmdet.registry import MODELS
 from torch import Tensor
 
-from condconv_det.utils.validation import check_int
+from condconv_det.layers.validation import check_int
 from ..layers import ClassifierMixin, CondConvBottleneck, cond_conv_cfg
 
 

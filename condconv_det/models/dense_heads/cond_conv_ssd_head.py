@@ -9,7 +9,7 @@ from mmdet.registry import MODELS
 from torch import Tensor
 
 from condconv_det.layers import CondConv2d, build_routing
-from condconv_det.utils.validation import check_int
+from condconv_det.layers.validation import check_int
 from ..layers import cond_conv_cfg, forward_with_routing
 
 

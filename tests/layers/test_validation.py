@@ -1,7 +1,7 @@
 """``check_int``: the one integer-argument check (positive by default, any minimum), naming the argument."""
 import pytest
 
-from condconv_det.utils.validation import check_int
+from condconv_det.layers.validation import check_int
 
 
 def test_accepts_ints_at_or_above_the_minimum():

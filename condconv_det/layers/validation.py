@@ -1,4 +1,5 @@
-"""The integer-argument check shared by layers, models and hooks."""
+"""The integer-argument check shared by layers, models and hooks (in `layers/`, the bottom of the package, which
+imports no mmdet)."""
 
 
 def check_int(name: str, value: object, minimum: int = 1, note: str = '') -> int:
