@@ -6,6 +6,7 @@ import torch
 
 import condconv_det.layers  # noqa: F401  (registers CondConv2d in mmengine's root MODELS)
 from condconv_det.layers import CondConv2d
+from cond_conv_reference import reference_cond_conv2d
 
 pytest.importorskip('mmcv.ops', reason='mmcv with compiled ops is needed for ConvModule / mmdet')
 
@@ -31,12 +32,31 @@ def test_conv_module_builds_runs_and_keeps_our_init():
     assert module.conv.weight.grad is not None and module.conv.routing.fc.weight.grad is not None
 
 
-def test_depthwise_separable_conv_module():
+def test_depthwise_separable_conv_module_equals_the_naive_per_example_reference():
     from mmcv.cnn import DepthwiseSeparableConvModule
+    torch.manual_seed(0)
     module = DepthwiseSeparableConvModule(8, 16, 3, padding=1, conv_cfg=dict(type='CondConv2d', num_experts=2),
-                                          norm_cfg=dict(type='BN'))
-    assert isinstance(module.depthwise_conv.conv, CondConv2d) and module.depthwise_conv.conv.groups == 8
-    module(torch.randn(3, 8, 5, 5)).sum().backward()
+                                          norm_cfg=dict(type='BN')).eval()
+    depthwise, pointwise = module.depthwise_conv, module.pointwise_conv
+    assert isinstance(depthwise.conv, CondConv2d) and depthwise.conv.groups == 8
+    assert isinstance(pointwise.conv, CondConv2d) and pointwise.conv.groups == 1
+    for bn in (depthwise.bn, pointwise.bn):  # non-trivial eval statistics, so the norm placement is checked too
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+    x = torch.randn(3, 8, 5, 5, dtype=torch.float64)
+    module.double()
+
+    def reference_conv_module(conv_module, inputs):  # each conv routes from its own input (its own routing)
+        conv = conv_module.conv
+        out = reference_cond_conv2d(inputs, conv.routing(inputs), conv.weight, conv.bias, conv.stride, conv.padding,
+                                    conv.dilation, conv.groups)
+        return conv_module.activate(conv_module.bn(out))
+
+    expected = reference_conv_module(pointwise, reference_conv_module(depthwise, x))
+    torch.testing.assert_close(module(x), expected, rtol=1e-10, atol=1e-10)
+    module.train()
+    module(x.requires_grad_()).sum().backward()
+    assert depthwise.conv.routing.fc.weight.grad is not None and pointwise.conv.weight.grad is not None
 
 
 @pytest.mark.parametrize('neck_cfg, in_shapes', [
