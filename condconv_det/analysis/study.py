@@ -184,7 +184,6 @@ def summarise(study: Study, rows: Sequence[Dict[str, str]], costs: Sequence[Dict
         entry['delta_mAP'] = None if mean is None or base is None else mean - base
         entry['delta_in_pooled_std'] = (entry['delta_mAP'] / pooled) if entry['delta_mAP'] is not None and pooled \
             else None
-    for entry in summary:
         entry['pooled_std'] = pooled
     return summary
 
@@ -250,13 +249,13 @@ def plot_summary(summary: Sequence[Dict[str, Any]], path: str, title: str = '') 
         means = [e[metric][0] if e[metric][0] is not None else 0.0 for e in summary]
         stds = [e[metric][1] or 0.0 for e in summary]
         ax.bar(range(len(names)), means, yerr=stds, capsize=4, color='#8fb3d9', edgecolor='#305080')
+        seen = []
         for i, e in enumerate(summary):
             values = [v for v in e['per_seed'][metric] if v is not None]
             ax.plot([i] * len(values), values, 'k.', markersize=5)
-        present = [m for m, e in zip(means, summary) if e[metric][0] is not None]
-        if present:
-            low = min(v for e in summary for v in e['per_seed'][metric] if v is not None)
-            high = max(v for e in summary for v in e['per_seed'][metric] if v is not None)
+            seen += values
+        if seen:
+            low, high = min(seen), max(seen)
             pad = max(0.01, (high - low) * 0.5)
             ax.set_ylim(max(0.0, low - pad), high + pad)
         ax.set_xticks(range(len(names)))

@@ -275,9 +275,13 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(json.dumps(write_report(study)))
         return 0
     cost_csv = osp.join(study.results_dir, 'cost.csv')
-    if args.cost_only:
+
+    def record_costs() -> None:
         log('measuring MADDs, params and batch-1 latency of every condition (one process, round-robin)')
         write_rows(cost_csv, measure_costs(study, args.threads, args.latency_repeats), COST_COLUMNS)
+
+    if args.cost_only:
+        record_costs()
         print(json.dumps(write_report(study)))
         return 0
     try:
@@ -306,8 +310,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         finished = list(pool.map(work, todo))
     recorded = {r['condition'] for r in read_rows(cost_csv)}
     if not args.no_cost and (args.remeasure_cost or recorded != {c.name for c in study.conditions}):
-        log('measuring MADDs, params and batch-1 latency of every condition (one process, round-robin)')
-        write_rows(cost_csv, measure_costs(study, args.threads, args.latency_repeats), COST_COLUMNS)
+        record_costs()
     paths = write_report(study)
     failed = [r for r in finished if r['status'] != 'ok']
     log(f'{len(finished) - len(failed)} runs ok, {len(failed)} failed; {paths["markdown"]}, {paths["png"]}')
