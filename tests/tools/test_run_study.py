@@ -127,3 +127,5 @@ def test_study_runs_resumes_after_a_kill_and_tabulates_the_runs_own_metrics(tmp_
 
     again = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0 and '0 runs to do' in again.stdout + again.stderr
+    # the study log keeps every invocation, the killed one included
+    assert (tmp_path / 'wd/study.log').read_text().count(' runs to do ') == 3

@@ -64,7 +64,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
 
 def log(message: str) -> None:
     from mmengine.logging import print_log
-    print_log(message, logger='current')
+    print_log(message, logger='run_study')
 
 
 # ---------------------------------------------------------------------------------------------------- one run
@@ -257,7 +257,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f'run_study: {error}', file=sys.stderr)
         return 2
     os.makedirs(study.work_dir, exist_ok=True)
-    MMLogger.get_instance('run_study', log_file=osp.join(study.work_dir, 'study.log'))
+    # appended to, so that a resumed study keeps the log of every invocation
+    MMLogger.get_instance('run_study', log_file=osp.join(study.work_dir, 'study.log'), file_mode='a')
     results_csv = osp.join(study.results_dir, 'results.csv')
     if args.only:
         unknown = set(args.only) - {c.name for c in study.conditions}
