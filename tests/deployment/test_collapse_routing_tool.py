@@ -167,9 +167,53 @@ def test_tol_zero_collapses_nothing(checkpoints, collapse_tool):
     assert result['raw_output_difference']['max_abs_diff'] == 0
 
 
+@pytest.mark.slow
+def test_finetune_schedule_trains_the_collapsed_model_from_its_checkpoint(checkpoints, collapse_tool):
+    result, printed = run_tool(collapse_tool, checkpoints, DEMO_CONDCONV_CONFIG, 'condconv.pth', '--tol', 1e-3,
+                               '--out', 'out_ft', '--max-images', 2, '--repeats', 1, '--warmup', 0,
+                               '--finetune-epochs', 1, '--finetune-lr-factor', 0.5, '--cfg-options', *ONE_PROCESS)
+    assert f"python tools/train.py {result['collapsed_config']}" in printed
+    original = Config.fromfile(str(DEMO_CONDCONV_CONFIG))
+    with working_directory(checkpoints):
+        cfg = Config.fromfile(result['collapsed_config'])
+        assert cfg.load_from == os.path.abspath(result['collapsed_checkpoint'])
+        assert cfg.train_cfg.max_epochs == 1 and cfg.default_hooks.checkpoint.interval == 1
+        cfg.work_dir = 'ft'
+        cfg.merge_from_dict({'train_dataloader.num_workers': 0, 'train_dataloader.persistent_workers': False,
+                             'train_dataloader.batch_size': 2, 'train_dataloader.dataset.indices': 4,
+                             'val_dataloader.dataset.indices': 2, **ONE_PROCESS_CFG})  # 2 iterations
+        runner = Runner.from_cfg(cfg)
+        runner.train()
+        lr = runner.message_hub.get_scalar('train/lr').data[0]
+        assert os.path.isfile(os.path.join('ft', 'epoch_1.pth'))
+    # cosine from 0.5 x the lr without warm-up: the first iteration at 0.5 x, the later ones below
+    assert lr[0] == pytest.approx(0.5 * original.optim_wrapper.optimizer.lr)
+    assert len(lr) > 1 and all(later < lr[0] for later in lr[1:])
+    assert not any(isinstance(m, CondConv2d) for m in runner.model.modules())  # the collapsed model was trained
+
+
+def test_expert_scaling_is_dropped_only_where_no_condconv_is_left(collapse_tool):
+    # the lr-matched configs scale the backbone's experts; a fully collapsed backbone has none, and
+    # CondConvOptimWrapperConstructor refuses a setting that reaches no expert
+    def config():
+        return Config(dict(optim_wrapper=dict(paramwise_cfg=dict(
+            norm_decay_mult=0., condconv=dict(expert_lr_mult='num_experts', module_prefixes=('backbone', ))))))
+
+    collapsed = torch.nn.ModuleDict(dict(backbone=torch.nn.Conv2d(3, 3, 3), head=CondConv2d(3, 3, 3, num_experts=2)))
+    kept = torch.nn.ModuleDict(dict(backbone=CondConv2d(3, 3, 3, num_experts=2)))
+    cfg = config()
+    collapse_tool.drop_expert_scaling_without_experts(cfg, collapsed)
+    assert cfg.optim_wrapper.paramwise_cfg == dict(norm_decay_mult=0.)
+    cfg = config()
+    collapse_tool.drop_expert_scaling_without_experts(cfg, kept)
+    assert cfg.optim_wrapper.paramwise_cfg == config().optim_wrapper.paramwise_cfg
+
+
 def test_bad_input_gets_a_clear_error(checkpoints, capsys, collapse_tool):
     for option, message in ((['--tol', '-0.1'], '--tol: the collapse tolerance must be a finite number >= 0'),
-                            (['--max-images', '1'], '--max-images must be >= 2')):
+                            (['--max-images', '1'], '--max-images must be >= 2'),
+                            (['--finetune-epochs', '0'], '--finetune-epochs must be >= 1'),
+                            (['--finetune-lr-factor', '2'], '--finetune-lr-factor must be in (0, 1]')):
         with pytest.raises(SystemExit):
             collapse_tool.main([str(DEMO_CONDCONV_CONFIG), 'condconv.pth', '--out', 'bad', *option])
         assert message in capsys.readouterr().err

@@ -3,7 +3,7 @@
 
     python tools/deployment/collapse_routing.py CONFIG CHECKPOINT --calib-split val [--tol 1e-3] --out DIR
         [--max-images N] [--static-config STATIC_CONFIG] [--test] [--repeats 20] [--warmup 3] [--threads N]
-        [--batch-size B] [--num-workers W] [--cfg-options k=v ...]
+        [--batch-size B] [--num-workers W] [--finetune-epochs K [--finetune-lr-factor F]] [--cfg-options k=v ...]
 
 1. Calibration: runs the model (``forward(mode='tensor')``) over the ``--calib-split`` dataloader of CONFIG (up to
    ``--max-images``) with a progress bar and measures, per routing module, the per-expert std and max ``|r_i|`` over
@@ -17,7 +17,10 @@
    ``DIR/<config name>_collapsed.pth`` (mmengine checkpoint: ``state_dict`` + ``meta``) and
    ``DIR/<config name>_collapse.json`` (decisions and figures). ``tools/test.py``,
    ``tools/analysis/benchmark_detector.py`` and ``tools/deployment/pytorch2onnx.py`` load them as any config and
-   checkpoint.
+   checkpoint. With ``--finetune-epochs K`` the collapsed config also carries a fine-tuning schedule, so that
+   ``tools/train.py DIR/<config name>_collapsed.py`` trains the collapsed model K epochs from the collapsed checkpoint
+   at ``F`` × CONFIG's learning rate, cosine-decayed to 0 without warm-up (it recovers what the collapse of routing
+   that varied a little cost: docs/deployment.md); without it, the config keeps CONFIG's schedule.
 4. Prints, before and after (and for ``--static-config``, a static twin built with random weights): parameters,
    MADDs per image (``benchmark_detector.complexity``), batch-1 CPU latency (``benchmark_detector``'s round-robin
    timing, all models in the same rounds) and its ratio to the static model; the largest difference of the raw head
@@ -62,6 +65,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--threads', type=int, help='torch.set_num_threads')
     parser.add_argument('--batch-size', type=int, help="override the calibration split's batch size")
     parser.add_argument('--num-workers', type=int, help="override the calibration split's dataloader workers")
+    parser.add_argument('--finetune-epochs', type=int,
+                        help='write a K-epoch fine-tuning schedule into the collapsed config (tools/train.py on it '
+                        'fine-tunes from the collapsed checkpoint)')
+    parser.add_argument('--finetune-lr-factor', type=float, default=0.1,
+                        help="the fine-tuning learning rate as a factor of CONFIG's (default 0.1)")
     parser.add_argument('--cfg-options', nargs='+', metavar='K=V', help='override config settings (k=v)')
     args = parser.parse_args(argv)
     options = argparse.Namespace()
@@ -76,6 +84,10 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         parser.error(f'--max-images must be >= 2 (routing variation needs two images), got {args.max_images}')
     if args.repeats < 1 or args.warmup < 0:
         parser.error('--repeats must be >= 1 and --warmup >= 0')
+    if args.finetune_epochs is not None and args.finetune_epochs < 1:
+        parser.error(f'--finetune-epochs must be >= 1, got {args.finetune_epochs}')
+    if not 0 < args.finetune_lr_factor <= 1:
+        parser.error(f'--finetune-lr-factor must be in (0, 1], got {args.finetune_lr_factor}')
     return args
 
 
@@ -123,9 +135,36 @@ def format_decisions(decisions: List[Dict[str, Any]], calibration: Dict[str, Dic
     return '\n'.join(lines)
 
 
+def set_finetune_schedule(cfg: Any, epochs: int, lr_factor: float) -> None:
+    """``cfg`` trains ``epochs`` epochs at ``lr_factor`` × its learning rate, cosine-decayed to 0 from the first
+    iteration (no warm-up: the model starts trained), validating and saving at the end."""
+    cfg.train_cfg.max_epochs = epochs
+    cfg.train_cfg.val_interval = epochs
+    cfg.optim_wrapper.optimizer.lr = cfg.optim_wrapper.optimizer.lr * lr_factor
+    cfg.param_scheduler = [dict(type='CosineAnnealingLR', begin=0, end=epochs, by_epoch=True, eta_min=0,
+                                convert_to_iter_based=True)]
+    cfg.default_hooks.checkpoint.interval = epochs
+    cfg.resume = False
+
+
+def drop_expert_scaling_without_experts(cfg: Any, model: torch.nn.Module) -> None:
+    """Remove ``optim_wrapper.paramwise_cfg.condconv`` (``CondConvOptimWrapperConstructor``'s expert and routing
+    multipliers) when the collapse left no CondConv2d under its ``module_prefixes``: the collapsed convolutions train
+    as static ones, and the constructor refuses a setting that reaches no expert."""
+    paramwise = cfg.get('optim_wrapper', {}).get('paramwise_cfg') or {}
+    if not paramwise.get('condconv'):
+        return
+    from condconv_det.layers import CondConv2d
+    prefixes = paramwise['condconv'].get('module_prefixes')
+    prefixes = (prefixes, ) if isinstance(prefixes, str) else tuple(prefixes or ('', ))
+    if not any(isinstance(module, CondConv2d) and name.startswith(prefixes) for name, module in model.named_modules()):
+        del paramwise['condconv']
+
+
 def write_collapsed(cfg: Any, model: torch.nn.Module, decisions: List[Dict[str, Any]], meta: Dict[str, Any],
-                    out_dir: str, stem: str) -> Dict[str, str]:
-    """``<stem>_collapsed.py`` (``RoutingCollapsedModel`` over the original model config) and ``.pth``."""
+                    out_dir: str, stem: str, finetune: Optional[Dict[str, Any]] = None) -> Dict[str, str]:
+    """``<stem>_collapsed.py`` (``RoutingCollapsedModel`` over the original model config; with ``finetune``
+    (``epochs``, ``lr_factor``) its fine-tuning schedule) and ``.pth``."""
     from mmengine.runner.checkpoint import save_checkpoint, weights_to_cpu
 
     from condconv_det.models.utils import config_plan
@@ -135,6 +174,9 @@ def write_collapsed(cfg: Any, model: torch.nn.Module, decisions: List[Dict[str, 
     collapsed_cfg = copy.deepcopy(cfg)  # custom_imports (condconv_det registers RoutingCollapsedModel) carried over
     collapsed_cfg.model = dict(type='RoutingCollapsedModel', model=cfg.model.to_dict(), plan=config_plan(decisions))
     collapsed_cfg.load_from = osp.abspath(paths['checkpoint'])  # training from this config starts from it
+    drop_expert_scaling_without_experts(collapsed_cfg, model)
+    if finetune:
+        set_finetune_schedule(collapsed_cfg, finetune['epochs'], finetune['lr_factor'])
     collapsed_cfg.dump(paths['config'])
     save_checkpoint(dict(state_dict=weights_to_cpu(model.state_dict()), meta=meta), paths['checkpoint'])
     return paths
@@ -259,8 +301,13 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
                 collapse_routing=dict(config=args.config, checkpoint=args.checkpoint, calib_split=args.calib_split,
                                       images=min(layer['images'] for layer in calibration.values()), tol=args.tol,
                                       decisions=decisions))
-    paths = write_collapsed(cfg, collapsed, decisions, meta, args.out, stem)
+    finetune = (dict(epochs=args.finetune_epochs, lr_factor=args.finetune_lr_factor)
+                if args.finetune_epochs else None)
+    paths = write_collapsed(cfg, collapsed, decisions, meta, args.out, stem, finetune)
     print(f"wrote {paths['config']} and {paths['checkpoint']}")
+    if finetune:
+        print(f"fine-tune ({finetune['epochs']} epochs at {finetune['lr_factor']:g} x the lr): "
+              f"python tools/train.py {paths['config']}")
 
     models = dict(original=model, collapsed=collapsed)
     if args.static_config:  # random weights: the latency does not depend on them
