@@ -1,6 +1,6 @@
 # Issue 11, part 3 at 24 epochs: train the default CondConv recipe (cc8-both: upcycled, lr-matched CondConv-8e
 # backbone + head towers, expert noise 0.1) for 3 seeds, then collapse its backbone routing and fine-tune
-# (tools/analysis/studies/bccd_collapse_24e.sh runs both steps; results in docs/studies/bccd_collapse_24e/).
+# (tools/analysis/studies/bccd_collapse.sh runs both steps; results in docs/studies/bccd_collapse_24e/).
 #   python tools/analysis/run_study.py tools/analysis/studies/bccd_collapse_24e.py --jobs 2 --threads 1 --no-cost
 # The runs repeat bccd_final_24e.py's cc8-both runs (same config and seeds), whose checkpoints did not survive.
 work_dir = 'work_dirs/studies/bccd_collapse_24e'

@@ -5,7 +5,7 @@
 #   collapse: collapse_routing.py --tol $TOL (every routing module varying less than TOL across the val images becomes
 #             a static convolution), tested as it is, then fine-tuned $EPOCHS epochs at $LR_FACTOR x the lr and tested;
 #   control:  --tol 0 (nothing collapses) with the same fine-tuning: what the extra epochs alone give.
-#   bash tools/analysis/studies/bccd_collapse_24e.sh 0 1 2      # after run_study.py ... bccd_collapse_24e.py
+#   bash tools/analysis/studies/bccd_collapse.sh 0 1 2      # after run_study.py ... bccd_collapse_24e.py
 #   VARIANTS=collapse bash ... 0 & VARIANTS=collapse bash ... 1   # two seeds side by side (TOL, EPOCHS, LR_FACTOR too)
 #   FT_SEEDS="0 1" bash ... 0     # fine-tune the same collapsed model with several seeds: the fine-tuning's own noise
 # Rows: docs/studies/$STUDY/collapse.csv (one per seed, variant and fine-tune seed; a finished step is not re-run).
@@ -49,6 +49,8 @@ done
 
 python - "$OUT" docs/studies/$STUDY/collapse.csv <<'PY'
 import csv, glob, json, os, sys
+sys.path.insert(0, 'tools/analysis')
+from run_study import test_metrics  # the newest tools/test.py metrics under a work dir
 out, csv_path = sys.argv[1:]
 rows = []
 for report in sorted(glob.glob(os.path.join(out, '*', 'seed*', '*_collapse.json'))):
@@ -61,8 +63,7 @@ for report in sorted(glob.glob(os.path.join(out, '*', 'seed*', '*_collapse.json'
     fine_tunes.update({int(path.rsplit('ft_seed', 1)[1]): path
                        for path in glob.glob(os.path.join(folder, 'ft_seed*')) if os.path.isdir(path)})
     for ft_seed, ft in sorted(fine_tunes.items()):
-        tests = sorted(glob.glob(os.path.join(ft, 'test', '*', '*.json')), key=os.path.getmtime)
-        finetuned = json.load(open(tests[-1])) if tests else {}
+        finetuned = test_metrics(os.path.join(ft, 'test'))
         rows.append(dict(
             variant=os.path.basename(os.path.dirname(folder)), seed=seed, finetune_seed=ft_seed, tol=result['tol'],
             collapsed_modules=sum(d['action'] == 'collapse' for d in result['decisions']),
