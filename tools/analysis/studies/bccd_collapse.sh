@@ -8,7 +8,8 @@
 #   bash tools/analysis/studies/bccd_collapse.sh 0 1 2      # after run_study.py ... bccd_collapse_24e.py
 #   VARIANTS=collapse bash ... 0 & VARIANTS=collapse bash ... 1   # two seeds side by side (TOL, EPOCHS, LR_FACTOR too)
 #   FT_SEEDS="0 1" bash ... 0     # fine-tune the same collapsed model with several seeds: the fine-tuning's own noise
-# Rows: docs/studies/$STUDY/collapse.csv (one per seed, variant and fine-tune seed; a finished step is not re-run).
+# Rows: docs/studies/$STUDY/collapse.csv (one per seed, variant and fine-tune seed; a finished step is not re-run;
+# rows whose work dirs are gone are kept).
 set -euo pipefail
 TOL=${TOL:-5e-3}
 EPOCHS=${EPOCHS:-4}
@@ -74,11 +75,24 @@ for report in sorted(glob.glob(os.path.join(out, '*', 'seed*', '*_collapse.json'
             test_mAP_original=figures['original']['test']['coco/bbox_mAP'],
             test_mAP_collapsed=figures['collapsed']['test']['coco/bbox_mAP'],
             test_mAP_finetuned=finetuned.get('coco/bbox_mAP')))
+def key(row):
+    return row['variant'], int(row['seed']), int(row['finetune_seed'])
+
+
+# Rows of earlier sessions whose work dirs are gone stay; a step measured again replaces its row.
+merged = {}
+if os.path.isfile(csv_path):
+    with open(csv_path, newline='') as file:
+        merged = {key(row): row for row in csv.DictReader(file)}
+merged.update({key(row): row for row in rows})
+if not merged:
+    sys.exit(f'no collapse results under {out}')
+ordered = [merged[k] for k in sorted(merged)]
 os.makedirs(os.path.dirname(csv_path), exist_ok=True)
 with open(csv_path, 'w', newline='') as file:
-    writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+    writer = csv.DictWriter(file, fieldnames=list(ordered[0]))
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows(ordered)
 for row in rows:
     print(row)
 PY
