@@ -49,9 +49,10 @@ for seed in "$@"; do
 done
 
 python - "$OUT" docs/studies/$STUDY/collapse.csv <<'PY'
-import csv, glob, json, os, sys
+import glob, json, os, sys
 sys.path.insert(0, 'tools/analysis')
 from run_study import test_metrics  # the newest tools/test.py metrics under a work dir
+from condconv_det.analysis.study import read_rows, write_rows
 out, csv_path = sys.argv[1:]
 rows = []
 for report in sorted(glob.glob(os.path.join(out, '*', 'seed*', '*_collapse.json'))):
@@ -75,24 +76,18 @@ for report in sorted(glob.glob(os.path.join(out, '*', 'seed*', '*_collapse.json'
             test_mAP_original=figures['original']['test']['coco/bbox_mAP'],
             test_mAP_collapsed=figures['collapsed']['test']['coco/bbox_mAP'],
             test_mAP_finetuned=finetuned.get('coco/bbox_mAP')))
+
+
 def key(row):
     return row['variant'], int(row['seed']), int(row['finetune_seed'])
 
 
 # Rows of earlier sessions whose work dirs are gone stay; a step measured again replaces its row.
-merged = {}
-if os.path.isfile(csv_path):
-    with open(csv_path, newline='') as file:
-        merged = {key(row): row for row in csv.DictReader(file)}
+merged = {key(row): row for row in read_rows(csv_path)}
 merged.update({key(row): row for row in rows})
 if not merged:
     sys.exit(f'no collapse results under {out}')
-ordered = [merged[k] for k in sorted(merged)]
-os.makedirs(os.path.dirname(csv_path), exist_ok=True)
-with open(csv_path, 'w', newline='') as file:
-    writer = csv.DictWriter(file, fieldnames=list(ordered[0]))
-    writer.writeheader()
-    writer.writerows(ordered)
+write_rows(csv_path, [merged[k] for k in sorted(merged)], columns=list(next(iter(merged.values()))))
 for row in rows:
     print(row)
 PY
