@@ -13,7 +13,7 @@
 set -euo pipefail
 TOL=${TOL:-5e-3}
 EPOCHS=${EPOCHS:-4}
-LR_FACTOR=${LR_FACTOR:-0.1}
+LR_FACTOR=${LR_FACTOR:-0.1}  # the 24-epoch rows' setting; collapse_routing.py's own default is now 1.0
 STUDY=${STUDY:-bccd_collapse_24e}
 TRAINED=${TRAINED:-24}
 RUNS=work_dirs/studies/$STUDY/cc8-both
@@ -61,9 +61,10 @@ for report in sorted(glob.glob(os.path.join(out, '*', 'seed*', '*_collapse.json'
         result = json.load(file)
     figures = result['figures']
     seed = int(os.path.basename(folder)[4:])
-    fine_tunes = {seed: os.path.join(folder, 'ft')}
-    fine_tunes.update({int(path.rsplit('ft_seed', 1)[1]): path
-                       for path in glob.glob(os.path.join(folder, 'ft_seed*')) if os.path.isdir(path)})
+    fine_tunes = {int(path.rsplit('ft_seed', 1)[1]): path
+                  for path in glob.glob(os.path.join(folder, 'ft_seed*')) if os.path.isdir(path)}
+    if os.path.isdir(os.path.join(folder, 'ft')) or not fine_tunes:  # ft/: the run's seed (a row even before it ran)
+        fine_tunes[seed] = os.path.join(folder, 'ft')
     for ft_seed, ft in sorted(fine_tunes.items()):
         finetuned = test_metrics(os.path.join(ft, 'test'))
         rows.append(dict(
