@@ -68,8 +68,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument('--finetune-epochs', type=int,
                         help='write a K-epoch fine-tuning schedule into the collapsed config (tools/train.py on it '
                         'fine-tunes from the collapsed checkpoint)')
-    parser.add_argument('--finetune-lr-factor', type=float, default=0.1,
-                        help="the fine-tuning learning rate as a factor of CONFIG's (default 0.1)")
+    parser.add_argument('--finetune-lr-factor', type=float, default=1.0,
+                        help="the fine-tuning learning rate as a factor of CONFIG's (default 1.0: on BCCD it won back "
+                        "more of the collapse than 0.3 or 0.1, docs/experiments.md)")
     parser.add_argument('--cfg-options', nargs='+', metavar='K=V', help='override config settings (k=v)')
     args = parser.parse_args(argv)
     options = argparse.Namespace()
