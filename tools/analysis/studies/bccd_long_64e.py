@@ -3,7 +3,7 @@
 # (bccd_final_24e.py). Static vs cc8-both (and the head-only placement) at 64 epochs (1664 iterations, the same cosine
 # schedule stretched), same ImageNet initialisation and data.
 #   python tools/analysis/run_study.py tools/analysis/studies/bccd_long_64e.py --jobs 2 --threads 1 --only static cc8-both
-# 69-75 min a run, two side by side: one seed pair a session; results.csv is the resume state (commit it).
+# 46-49 min a run, two side by side on an idle machine (69-75 beside other work); results.csv is the resume state.
 work_dir = 'work_dirs/studies/bccd_long_64e'
 results_dir = 'docs/studies/bccd_long_64e'
 seeds = [0, 1, 2]
