@@ -4,6 +4,8 @@
 # schedule stretched), same ImageNet initialisation and data.
 #   python tools/analysis/run_study.py tools/analysis/studies/bccd_long_64e.py --jobs 2 --threads 1 --only static cc8-both
 # 46-49 min a run, two side by side on an idle machine (69-75 beside other work); results.csv is the resume state.
+#   python tools/analysis/run_study.py tools/analysis/studies/bccd_long_64e.py --jobs 3 --threads 1 --only cc8-head
+# cc8-head: 61 min a run, three side by side on an idle machine.
 work_dir = 'work_dirs/studies/bccd_long_64e'
 results_dir = 'docs/studies/bccd_long_64e'
 seeds = [0, 1, 2]
