@@ -3,6 +3,8 @@
     python tools/model_converters/upcycle_static_to_condconv.py SRC.pth DST.pth --backbone CondConvMobileNetV2 \
         [--num-experts 8] [--kwargs '{"num_classes": 1000}'] [--noise-std 0.0] [--prefix backbone.] [--seed 0]
     python tools/model_converters/upcycle_static_to_condconv.py SRC.pth DST.pth --config CONFIG  # model.backbone
+    python tools/model_converters/upcycle_static_to_condconv.py DET.pth DST.pth --config CONFIG --whole-detector
+        # a trained static detector -> CONFIG's CondConv detector (backbone and head), for load_from
 
 Every expert starts from the static kernel, routing weights are zero and the sigmoid routing bias is ``-log(E-1)``
 (``E·σ(b) = 1``), see :mod:`condconv_det.models.utils.upcycle`. ``--prefix`` is stripped from SRC keys and added to
@@ -62,17 +64,28 @@ def main() -> None:
                         help="routing weights at this fraction of nn.Linear's default init (0: exact function)")
     parser.add_argument('--prefix', default='backbone.', help='key prefix of SRC (stripped) and DST (added)')
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--whole-detector', action='store_true',
+                        help="upcycle every key of SRC into --config's whole model (prefix '')")
     args = parser.parse_args()
+    if args.whole_detector and not args.config:
+        parser.error('--whole-detector needs --config (the CondConv detector to upcycle into)')
     if args.config:
         from mmengine.config import Config
-        cfg = Config.fromfile(args.config).model.backbone.to_dict()
+        model_cfg = Config.fromfile(args.config).model
+        cfg = (model_cfg if args.whole_detector else model_cfg.backbone).to_dict()
+        if args.whole_detector:
+            from mmdet.utils import register_all_modules
+            register_all_modules()  # the detector builds its data preprocessor in the mmdet scope
+            args.prefix = ''
     else:
         cfg = dict(type=args.backbone, num_experts=args.num_experts, **json.loads(args.kwargs))
     out = upcycle_checkpoint(args.src, args.dst, cfg, args.prefix, args.noise_std, args.seed, args.routing_init_scale)
-    print(f'saved {len(out)} tensors to {args.dst} (key prefix {args.prefix!r}, backbone {cfg})')
+    what = f"detector {cfg['type']}" if args.whole_detector else f'backbone {cfg}'
+    print(f'saved {len(out)} tensors to {args.dst} (key prefix {args.prefix!r}, {what})')
+    prefixes = "'backbone', 'bbox_head'" if args.whole_detector else f"'{args.prefix.rstrip('.')}',"
     print("train it with optim_wrapper=dict(constructor='CondConvOptimWrapperConstructor', paramwise_cfg=dict("
           "condconv=dict(expert_lr_mult='num_experts', expert_decay_mult='1/num_experts', module_prefixes=("
-          f"'{args.prefix.rstrip('.')}',)))): at the uniform start routing the upcycled experts otherwise learn "
+          f"{prefixes})))): at the uniform start routing the upcycled experts otherwise learn "
           f"{args.num_experts if not args.config else 'E'} times slower than the static kernels (README, BCCD)")
 
 

@@ -162,3 +162,26 @@ def test_routing_init_scale_starts_routing_that_varies_per_image_near_the_static
     assert 0 < relative < 0.2, relative  # near, not equal to, the static function
     with pytest.raises(ValueError, match='routing_init_scale must be >= 0'):
         upcycle_state_dict(static.state_dict(), cond, routing_init_scale=-1.)
+
+
+def test_whole_detector_upcycles_backbone_and_head_to_the_static_function():
+    """A static SSDLite detector (backbone + head towers) -> its CondConv-8e twin: the head's per-level routings are
+    made constant too, so the detector's outputs are unchanged; `--whole-detector` is the tool's path to this."""
+    from mmengine.config import Config
+    from mmdet.utils import register_all_modules
+    register_all_modules()
+    names = ('ssdlite_mobilenetv2-imagenet_1xb8-24e_bccd.py',
+             'ssdlite_condconv8x-mobilenetv2-imagenet-lrmatched_1xb8-24e_bccd.py')
+    static_cfg, cond_cfg = (Config.fromfile(str(REPO / 'configs/ssdlite' / name)).model for name in names)
+    torch.manual_seed(0)
+    static = MODELS.build(static_cfg).eval()
+    randomize_bn(static)
+    cond = MODELS.build(cond_cfg).eval()
+    state = upcycle_state_dict(static.state_dict(), cond)
+    cond.load_state_dict(state, strict=True)
+    assert torch.all(cond.bbox_head.level_routings[0].fc.weight == 0)
+    assert cond.bbox_head.cls_convs[0][0].conv.weight.shape[0] == 8
+    x = torch.randn(1, 3, 160, 160)
+    with torch.no_grad():
+        for a, b in zip(cond._forward(x), static._forward(x)):
+            assert_same_outputs(tuple(a), tuple(b))
