@@ -1,9 +1,10 @@
 # Issue 11: does CondConv add anything once it starts at a *trained* static detector? Both CondConv models of
 # bccd_long_64e.py end with a higher training loss than static (0.72 vs 0.68): their CondConv head towers start from
-# random weights and train slower. Here a static SSDLite trained 24 epochs (seed 0, the first prepare step) is either
+# random weights and train slower. Here a static SSDLite trained 24 epochs (seed 0, a prepare step) is either
 # trained 12 more epochs as it is, or upcycled whole (backbone and head towers, expert noise 0.1: the same function
 # at the start) into CondConv-8e and trained the same 12 epochs with lr-matched experts in both parts. Same data,
-# schedule (a fresh warm-up + cosine) and starting function; the seeds are the fine-tune seeds.
+# schedule (a fresh warm-up + cosine) and starting function; the seeds are the fine-tune seeds. 16 min a run, four
+# side by side on an idle machine, after the 24-epoch base (13 min alone with 2 threads).
 #   python tools/analysis/run_study.py tools/analysis/studies/bccd_upcycle_trained_24e.py --jobs 4 --threads 1
 work_dir = 'work_dirs/studies/bccd_upcycle_trained_24e'
 results_dir = 'docs/studies/bccd_upcycle_trained_24e'
