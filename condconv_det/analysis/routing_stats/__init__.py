@@ -22,11 +22,13 @@ from .class_assignment import ASSIGN_MODES, box_areas, class_weights_of, dominan
 from .collection import collect_routing_statistics, run_model_tensor_mode
 from .depth_trend import specificity_depth_trend
 from .numbers_files import write_numbers
-from .recording import RoutingRecorder, find_routing_modules, is_routing_module, short_layer_name, stage_of
+from .recording import (RoutingRecorder, find_routing_modules, is_routing_module, routing_owner, short_layer_name,
+                        stage_of)
 from .training_summaries import across_batch_std, stage_summaries
 
 __all__ = [
     'RoutingRecorder', 'RoutingStatistics', 'LayerRoutingStats', 'find_routing_modules', 'is_routing_module',
+    'routing_owner',
     'short_layer_name', 'stage_of', 'normalized_entropy', 'class_weights_of', 'collect_routing_statistics',
     'run_model_tensor_mode', 'write_numbers', 'box_areas', 'dominant_class', 'stage_summaries', 'across_batch_std',
     'specificity_depth_trend', 'ASSIGN_MODES', 'NEAR_ZERO', 'NEAR_ONE', 'CONSTANT_STD'

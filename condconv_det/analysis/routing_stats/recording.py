@@ -16,6 +16,7 @@ from torch import Tensor
 from condconv_det.layers.pooled_routing import PooledLinearRouting
 
 _ROUTING_NAME = re.compile(r'(^|\.)(routing|level_routings\.\d+)$')
+CONTAINERS = (nn.ModuleList, nn.Sequential, nn.ModuleDict)
 
 
 def is_routing_module(name: str, module: nn.Module) -> bool:
@@ -36,6 +37,15 @@ def find_routing_modules(model: nn.Module) -> 'OrderedDict[str, nn.Module]':
             continue  # e.g. a custom routing wrapping a PooledLinearRouting: record the outer one only
         found[name[len('module.'):] if name.startswith('module.') else name] = module
     return found
+
+
+def routing_owner(model: nn.Module, routing: str) -> str:
+    """The module whose CondConvs the routing module at path ``routing`` feeds: the module holding it, above
+    containers (``a.b.routing`` -> ``a.b``, ``head.level_routings.2`` -> ``head``; ``''`` is ``model`` itself)."""
+    path = routing.rpartition('.')[0]
+    while path and isinstance(model.get_submodule(path), CONTAINERS):
+        path = path.rpartition('.')[0]
+    return path
 
 
 def short_layer_name(name: str) -> str:

@@ -43,10 +43,10 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import MODELS as ROOT_MODELS
 from torch import Tensor
 
-from condconv_det.analysis.routing_stats import collect_routing_statistics, find_routing_modules
+from condconv_det.analysis.routing_stats import collect_routing_statistics, find_routing_modules, routing_owner
+from condconv_det.analysis.routing_stats.recording import CONTAINERS
 from condconv_det.layers import CondConv2d
 
-_CONTAINERS = (nn.ModuleList, nn.Sequential, nn.ModuleDict)
 _PLAN_KEYS = dict(collapse={'mean_routing'}, drop_experts={'keep_experts'})
 _INFO_KEYS = {'std', 'max'}  # measured numbers, kept in a plan entry for the reader
 
@@ -201,7 +201,7 @@ def calibrate_routing(model: nn.Module, batches: Iterable[Any], class_names: Seq
 def _blocking_convs(model: nn.Module, consumers: RoutingConsumers, routing: str) -> List[str]:
     """CondConv2d layers that forbid changing ``routing``: its receivers that also take other routing, and the
     layers of its owner that take a routing tensor of no routing module."""
-    owner = _owner(model, routing)
+    owner = routing_owner(model, routing)
     fed = consumers.convs_fed_by(routing)
     blocking = []
     for conv in consumers.conv_names:
@@ -211,15 +211,6 @@ def _blocking_convs(model: nn.Module, consumers: RoutingConsumers, routing: str)
         if shares or untraced:
             blocking.append(conv)
     return blocking
-
-
-def _owner(model: nn.Module, routing: str) -> str:
-    """The module holding a routing module, above containers: ``a.b.routing`` -> ``a.b``,
-    ``head.level_routings.2`` -> ``head``."""
-    path = routing.rpartition('.')[0]
-    while path and isinstance(model.get_submodule(path), _CONTAINERS):
-        path = path.rpartition('.')[0]
-    return path
 
 
 def check_tolerance(tol: float) -> float:
@@ -271,7 +262,7 @@ def _set_module(model: nn.Module, path: str, module: Optional[nn.Module]) -> Non
     container (ModuleList, Sequential, ModuleDict), whose indexing the callers rely on."""
     parent_path, _, attr = path.rpartition('.')
     parent = model.get_submodule(parent_path) if parent_path else model
-    if module is None and isinstance(parent, _CONTAINERS):
+    if module is None and isinstance(parent, CONTAINERS):
         module = RemovedRouting()
     setattr(parent, attr, module)
 

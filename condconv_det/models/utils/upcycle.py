@@ -14,27 +14,14 @@ routing then differs per image from the first step, at the price of the exact fu
 import copy
 import math
 from collections import OrderedDict
-from typing import Dict, Mapping, Optional, Set, Tuple
+from typing import Mapping, Optional, Set, Tuple
 
 import torch
 import torch.nn as nn
 from torch import Tensor
 
+from condconv_det.analysis.routing_stats import find_routing_modules, routing_owner
 from condconv_det.layers import CondConv2d
-
-
-def _routing_modules(model: nn.Module) -> Dict[str, Tuple[nn.Module, str]]:
-    """Modules that hold routing parameters, each with the module whose CondConvs it feeds: every ``routing`` child
-    (of a block or of a CondConv2d; fed: its parent) and every entry of a head's ``level_routings`` (fed: the head)."""
-    found = {}
-    for name, module in model.named_modules():
-        for child_name, child in module.named_children():
-            if child_name == 'routing' and child is not None:
-                found[f'{name}.{child_name}' if name else child_name] = (child, name)
-            elif child_name == 'level_routings':
-                prefix = f'{name}.{child_name}' if name else child_name
-                found.update({f'{prefix}.{i}': (routing, name) for i, routing in enumerate(child)})
-    return found
 
 
 def init_constant_routing(routing: nn.Module, num_experts: int) -> float:
@@ -90,8 +77,8 @@ def upcycle_state_dict(static_state_dict: Mapping[str, Tensor],
     cond_convs = {n for n, m in condconv_model.named_modules() if isinstance(m, CondConv2d)}
     routing_sum = None
     routing_prefixes: Set[str] = set()
-    for name, (routing, owner) in _routing_modules(condconv_model).items():
-        experts = _owner_num_experts(condconv_model, owner, cond_convs)
+    for name, routing in find_routing_modules(condconv_model).items():
+        experts = _owner_num_experts(condconv_model, routing_owner(condconv_model, name), cond_convs)
         s = init_constant_routing(routing, experts)
         if routing_sum is not None and not math.isclose(s, routing_sum, rel_tol=1e-6):
             raise RuntimeError('routing functions with different constant sums cannot be upcycled together')
