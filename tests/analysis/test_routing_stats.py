@@ -164,6 +164,9 @@ def test_routing_analysis_tool_writes_every_figure_and_the_numbers(tiny_demo, mo
     assert summary['layers'][0]['class_samples'] == numbers['layers'][0]['class_samples']
     rows = (out_dir / 'routing_layers.csv').read_text().strip().splitlines()
     assert len(rows) == 1 + len(names)
+    spread = numbers['expert_spread']  # random-init experts: independent, spread about sqrt(E - 1)
+    assert set(spread['parts']) == {'backbone', 'bbox_head'} and 'backbone.conv2.conv' in spread['layers']
+    assert all(1.5 < value < 4 for value in spread['layers'].values())
 
 
 def test_class_assignment_modes():

@@ -15,6 +15,9 @@ of images). Writes to ``--out-dir``:
 - ``routing_class_means.png``, ``routing_class_specificity.png``, ``routing_histograms.png``,
   ``routing_expert_usage.png``.
 
+It also reports how far apart each CondConv layer's experts are (``expert_spread`` in the JSON, a line per model part
+in the report): routing can only choose between experts that differ (``condconv_det/analysis/expert_spread.py``).
+
 Class assignment: routing is one vector per image (global average pooling over the whole feature map, for the
 backbone blocks and for each head level alike), so each image's vector goes to one class: the class of its
 ground-truth boxes covering the largest total area (``--assign area``, default; ties: more boxes). ``--assign
@@ -98,6 +101,7 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
     from mmengine.config import Config
     from mmengine.utils import ProgressBar
 
+    from condconv_det.analysis.expert_spread import expert_spread, spread_by_part
     from condconv_det.analysis.routing_plots import save_all_figures
     from condconv_det.analysis.routing_stats import collect_routing_statistics, write_numbers
 
@@ -116,8 +120,10 @@ def main(argv: Optional[List[str]] = None) -> Dict[str, Any]:
                                        assign=args.assign, num_bins=args.bins,
                                        progress=progress.update)
     summary = stats.summary(args.assign)
+    spread = expert_spread(model)
     summary.update(config=args.config, checkpoint=args.checkpoint, split=args.split,
-                   seconds=round(time.time() - start, 1))
+                   seconds=round(time.time() - start, 1),
+                   expert_spread=dict(layers=spread, parts=spread_by_part(spread)))
     paths = write_numbers(summary, out_dir)
     paths.update(save_all_figures(summary, out_dir, dpi=args.dpi))
     print()
@@ -148,6 +154,9 @@ def format_report(summary: Dict[str, Any]) -> str:
                          f"{trend['shallow_half_mean_eta_squared']:.3f} vs deep half "
                          f"{trend['deep_half_mean_eta_squared']:.3f}; Spearman(depth, epsilon²) = "
                          f"{'n/a' if rho is None else f'{rho:.2f}'}")
+    for part, value in summary.get('expert_spread', {}).get('parts', {}).items():
+        lines.append(f"{part}: expert spread mean_i ||W_i - W_mean|| / ||W_mean|| = {value['mean']:.4f} "
+                     f"(min {value['min']:.4f}, max {value['max']:.4f}, {value['layers']} CondConv layers)")
     return '\n'.join(lines)
 
 
