@@ -11,7 +11,7 @@
 #   python tools/analysis/run_study.py tools/analysis/studies/bccd_upcycle_trained_frozen_24e.py --jobs 2 --threads 1 --no-cost
 work_dir = 'work_dirs/studies/bccd_upcycle_trained_frozen_24e'
 results_dir = 'docs/studies/bccd_upcycle_trained_frozen_24e'
-seeds = [0, 1]
+seeds = [0, 1, 2]
 
 _static = 'configs/ssdlite/ssdlite_mobilenetv2-imagenet_1xb8-24e_bccd.py'
 _lrmatched = 'configs/ssdlite/ssdlite_condconv8x-mobilenetv2-imagenet-lrmatched_1xb8-24e_bccd.py'
