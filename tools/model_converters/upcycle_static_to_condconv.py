@@ -3,7 +3,8 @@
     python tools/model_converters/upcycle_static_to_condconv.py SRC.pth DST.pth --backbone CondConvMobileNetV2 \
         [--num-experts 8] [--kwargs '{"num_classes": 1000}'] [--noise-std 0.0] [--prefix backbone.] [--seed 0]
     python tools/model_converters/upcycle_static_to_condconv.py SRC.pth DST.pth --config CONFIG  # model.backbone
-    python tools/model_converters/upcycle_static_to_condconv.py DET.pth DST.pth --config CONFIG --whole-detector
+    python tools/model_converters/upcycle_static_to_condconv.py DET.pth DST.pth --config CONFIG --whole-detector \
+        [--cfg-options model.backbone.num_experts=1 model.bbox_head.num_experts=1]
         # a trained static detector -> CONFIG's CondConv detector (backbone and head), for load_from
 
 Every expert starts from the static kernel, routing weights are zero and the sigmoid routing bias is ``-log(E-1)``
@@ -14,7 +15,7 @@ import argparse
 import json
 import os.path as osp
 import sys
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 import torch
 
@@ -51,7 +52,8 @@ def upcycle_checkpoint(src: str,
     return upcycled
 
 
-def main() -> None:
+def main(argv: Optional[List[str]] = None) -> None:
+    from mmengine.config import DictAction
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('src', help='static checkpoint (mmdet keys)')
     parser.add_argument('dst', help='output CondConv checkpoint')
@@ -66,12 +68,19 @@ def main() -> None:
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--whole-detector', action='store_true',
                         help="upcycle every key of SRC into --config's whole model (prefix '')")
-    args = parser.parse_args()
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override settings of --config (k=v), e.g. model.backbone.num_experts=1')
+    args = parser.parse_args(argv)
     if args.whole_detector and not args.config:
         parser.error('--whole-detector needs --config (the CondConv detector to upcycle into)')
+    if args.cfg_options and not args.config:
+        parser.error('--cfg-options overrides --config: give the config too')
     if args.config:
         from mmengine.config import Config
-        model_cfg = Config.fromfile(args.config).model
+        config = Config.fromfile(args.config)
+        if args.cfg_options:
+            config.merge_from_dict(args.cfg_options)
+        model_cfg = config.model
         cfg = (model_cfg if args.whole_detector else model_cfg.backbone).to_dict()
         if args.whole_detector:
             from mmdet.utils import register_all_modules

@@ -185,3 +185,22 @@ def test_whole_detector_upcycles_backbone_and_head_to_the_static_function():
     with torch.no_grad():
         for a, b in zip(cond._forward(x), static._forward(x)):
             assert_same_outputs(tuple(a), tuple(b))
+
+
+def test_upcycle_tool_cfg_options_choose_the_experts_of_the_whole_detector(tmp_path, load_tool):
+    """`--cfg-options` edits `--config` before upcycling: a static SSDLite into its E=1 CondConv twin."""
+    from mmengine.config import Config
+    from mmdet.utils import register_all_modules
+    register_all_modules()
+    tool = load_tool('tools/model_converters/upcycle_static_to_condconv.py')
+    static = MODELS.build(Config.fromfile(str(REPO / 'configs/ssdlite/ssdlite_mobilenetv2-imagenet_1xb8-24e_bccd.py'))
+                          .model)
+    src, dst = tmp_path / 'static.pth', tmp_path / 'cc1.pth'
+    torch.save(dict(state_dict=static.state_dict()), src)
+    tool.main([str(src), str(dst), '--whole-detector', '--config',
+               str(REPO / 'configs/ssdlite/ssdlite_condconv8x-mobilenetv2-imagenet-lrmatched_1xb8-24e_bccd.py'),
+               '--cfg-options', 'model.backbone.num_experts=1', 'model.bbox_head.num_experts=1'])
+    sd = torch.load(dst, map_location='cpu', weights_only=True)['state_dict']
+    experts = {v.shape[0] for k, v in sd.items() if k.endswith('.weight') and v.dim() == 5}
+    assert experts == {1}
+    assert 'backbone.layer4.0.routing.fc.weight' in sd and 'bbox_head.level_routings.0.fc.weight' in sd

@@ -7,7 +7,10 @@
 #   static kernel's SGD steps (CondConvOptimWrapperConstructor's docstring), so this is static training in exact
 #   arithmetic, computed through CondConv layers. Its gap to static is the float-path noise of a paired comparison;
 #   the recipe's gap beyond it is what learning the routing adds.
-# The seeds are the fine-tune seeds; a base's three runs share data order and starting function.
+# - the E=1 control (seeds 0, 1): upcycled with one expert per layer, i.e. the static kernels times a learned per-image
+#   gain (sigmoid routing starts at 0.5, so expert lr x4 and decay x1/4 match the static steps): is a per-image gain
+#   all that the routed CondConv-8e learns, at 1/6 of its parameters?
+# The seeds are the fine-tune seeds; a base's runs share data order and starting function.
 #   python tools/analysis/run_study.py tools/analysis/studies/bccd_upcycle_trained_frozen_24e.py --jobs 2 --threads 1 --no-cost
 work_dir = 'work_dirs/studies/bccd_upcycle_trained_frozen_24e'
 results_dir = 'docs/studies/bccd_upcycle_trained_frozen_24e'
@@ -26,11 +29,16 @@ conditions = []
 for _b in _bases:
     _base = f'work_dirs/upcycle_trained/base_seed{_b}/epoch_24.pth'
     _upcycled = f'checkpoints/bccd_static24e_seed{_b}_upcycled_condconv8_noise0.1.pth'
+    _upcycled_e1 = f'checkpoints/bccd_static24e_seed{_b}_upcycled_condconv1.pth'
+    _e1 = {'model.backbone.num_experts': 1, 'model.bbox_head.num_experts': 1}
     prepare += [
         dict(cmd=f'python tools/train.py {_static} --work-dir work_dirs/upcycle_trained/base_seed{_b} '
              f'--cfg-options randomness.seed={_b}', creates=_base),
         dict(cmd=f'python tools/model_converters/upcycle_static_to_condconv.py {_base} {_upcycled} '
              f'--config {_lrmatched} --whole-detector --noise-std 0.1', creates=_upcycled),
+        dict(cmd=f'python tools/model_converters/upcycle_static_to_condconv.py {_base} {_upcycled_e1} '
+             f'--config {_lrmatched} --whole-detector --cfg-options ' + ' '.join(f'{k}={v}' for k, v in _e1.items()),
+             creates=_upcycled_e1),
     ]
     _finetune = {'train_cfg.max_epochs': 12, 'train_cfg.val_interval': 12, 'default_hooks.checkpoint.interval': 12}
     _condconv = {**_finetune, 'load_from': _upcycled,
@@ -43,4 +51,9 @@ for _b in _bases:
         dict(name=f'cc8-both-upcycled-frozenrouting-ft12e-base{_b}', config=_lrmatched,
              cfg_options={**_condconv, 'optim_wrapper.paramwise_cfg.condconv.routing_lr_mult': 0.0},
              note='the same with the routing frozen at uniform: static training in exact arithmetic'),
+        dict(name=f'cc1-both-upcycled-ft12e-base{_b}', config=_lrmatched, seeds=[0, 1],
+             cfg_options={**_condconv, **_e1, 'load_from': _upcycled_e1,
+                          'optim_wrapper.paramwise_cfg.condconv.expert_lr_mult': 4.0,
+                          'optim_wrapper.paramwise_cfg.condconv.expert_decay_mult': 0.25},
+             note='E=1 control: the static kernels times a learned per-image gain'),
     ]
