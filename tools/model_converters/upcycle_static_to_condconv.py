@@ -95,7 +95,8 @@ def main(argv: Optional[List[str]] = None) -> None:
     print("train it with optim_wrapper=dict(constructor='CondConvOptimWrapperConstructor', paramwise_cfg=dict("
           "condconv=dict(expert_lr_mult='num_experts', expert_decay_mult='1/num_experts', module_prefixes=("
           f"{prefixes})))): at the uniform start routing the upcycled experts otherwise learn "
-          f"{args.num_experts if not args.config else 'E'} times slower than the static kernels (README, BCCD)")
+          f"{args.num_experts if not args.config else 'E'} times slower than the static kernels (README, BCCD); with "
+          "E=1 the sigmoid routing starts at 0.5: use expert_lr_mult=4.0, expert_decay_mult=0.25 instead")
 
 
 if __name__ == '__main__':
