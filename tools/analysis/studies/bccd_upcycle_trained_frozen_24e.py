@@ -1,13 +1,13 @@
 # Issue 11: is the trained-detector upcycling's +0.7 (bccd_upcycle_trained_24e.py: 3 pairs, ahead on every pair,
 # 1.9x the pooled std) routing, or the chaos of a different float path through the same training? Two new static
-# SSDLite bases (24 epochs, seeds 2 and 3), each fine-tuned 12 more epochs three ways from the same function:
+# SSDLite bases (24 epochs, seeds 2 and 3), each fine-tuned 12 more epochs four ways from the same function:
 # - static, as it is;
 # - upcycled whole to CondConv-8e (backbone + head towers, expert noise 0.1), lr-matched experts (the recipe);
 # - the same with the routing frozen (routing lr x0): at the uniform routing the lr-matched experts take exactly the
 #   static kernel's SGD steps (CondConvOptimWrapperConstructor's docstring), so this is static training in exact
 #   arithmetic, computed through CondConv layers. Its gap to static is the float-path noise of a paired comparison;
 #   the recipe's gap beyond it is what learning the routing adds.
-# - the E=1 control (seeds 0, 1): upcycled with one expert per layer, i.e. the static kernels times a learned per-image
+# - the E=1 control: upcycled with one expert per layer, i.e. the static kernels times a learned per-image
 #   gain (sigmoid routing starts at 0.5, so expert lr x4 and decay x1/4 match the static steps): is a per-image gain
 #   all that the routed CondConv-8e learns, at 1/6 of its parameters?
 # The seeds are the fine-tune seeds; a base's runs share data order and starting function.
@@ -51,7 +51,7 @@ for _b in _bases:
         dict(name=f'cc8-both-upcycled-frozenrouting-ft12e-base{_b}', config=_lrmatched,
              cfg_options={**_condconv, 'optim_wrapper.paramwise_cfg.condconv.routing_lr_mult': 0.0},
              note='the same with the routing frozen at uniform: static training in exact arithmetic'),
-        dict(name=f'cc1-both-upcycled-ft12e-base{_b}', config=_lrmatched, seeds=[0, 1],
+        dict(name=f'cc1-both-upcycled-ft12e-base{_b}', config=_lrmatched,
              cfg_options={**_condconv, **_e1, 'load_from': _upcycled_e1,
                           'optim_wrapper.paramwise_cfg.condconv.expert_lr_mult': 4.0,
                           'optim_wrapper.paramwise_cfg.condconv.expert_decay_mult': 0.25},
