@@ -6,6 +6,7 @@ A *study file* is an mmengine config (``.py``) with::
     results_dir = 'docs/studies/NAME'          # results.csv, cost.csv, summary.md, summary.png (small: commit it)
     seeds = [0, 1]                             # default seeds of every condition
     prepare = [dict(cmd='python tools/...', creates='checkpoints/x.pth')]   # run once unless `creates` exists
+    # a step with needed_by=['condconv'] runs only when a run of one of those conditions is to be done (``--only``)
     conditions = [
         dict(name='static', config='configs/.../a.py'),
         dict(name='condconv', config='configs/.../b.py', cfg_options={'model.bbox_head.num_experts': 4},
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence
 
 STUDY_KEYS = {'work_dir', 'results_dir', 'seeds', 'prepare', 'conditions'}
+PREPARE_KEYS = {'cmd', 'creates', 'needed_by'}
 CONDITION_KEYS = {'name', 'config', 'cfg_options', 'seeds', 'routing_analysis', 'note'}
 METRICS = ('test_mAP', 'test_mAP50', 'val_mAP', 'val_mAP50', 'final_loss', 'train_minutes', 'backbone_routing_std',
            'head_routing_std', 'backbone_constant_fraction', 'backbone_eta2', 'head_eta2')
@@ -97,8 +99,12 @@ def load_study(path: str) -> Study:
         conditions.append(Condition(entry['name'], entry['config'], list(seeds), dict(entry.get('cfg_options') or {}),
                                     entry.get('routing_analysis'), entry.get('note', '')))
     for step in cfg.get('prepare') or []:
-        if not isinstance(step, dict) or 'cmd' not in step:
-            raise StudyError(f'{path}: a prepare step must be dict(cmd=..., creates=...), got {step!r}')
+        if not isinstance(step, dict) or 'cmd' not in step or set(step) - PREPARE_KEYS:
+            raise StudyError(f'{path}: a prepare step must be dict(cmd=..., creates=..., needed_by=[conditions]), '
+                             f'got {step!r}')
+        if set(step.get('needed_by') or []) - names:
+            raise StudyError(f'{path}: prepare step {step["cmd"]!r} is needed_by unknown conditions '
+                             f'{sorted(set(step["needed_by"]) - names)}; the study has {sorted(names)}')
     return Study(path, cfg['work_dir'], cfg.get('results_dir') or cfg['work_dir'], conditions,
                  list(cfg.get('prepare') or []))
 

@@ -50,6 +50,28 @@ def test_bad_study_files_name_the_condition_and_the_fix(tmp_path, monkeypatch):
         load_study('nowhere.py')
 
 
+def test_prepare_runs_only_the_steps_the_selected_conditions_need(tmp_path, monkeypatch):
+    """``--only b`` must not rebuild what only ``a`` needs (e.g. retrain a base whose checkpoint is gone)."""
+    sys.path.insert(0, str(TOOL.parent))
+    from mmengine.logging import MMLogger
+    from run_study import run_prepare
+    MMLogger.get_instance('run_study')  # main() creates it
+    monkeypatch.chdir(tmp_path)
+    path = tmp_path / 's.py'
+    path.write_text(f'work_dir = "wd"\nseeds = [0]\nconditions = [dict(name="a", config="{STATIC}"), '
+                    f'dict(name="b", config="{STATIC}")]\nprepare = [dict(cmd="touch all", creates="all"), '
+                    'dict(cmd="touch for_a", creates="for_a", needed_by=["a"]), '
+                    'dict(cmd="touch for_b", creates="for_b", needed_by=["b"])]\n')
+    study = load_study(str(path))
+    run_prepare(study, 1, set())  # nothing to run: nothing to prepare
+    assert not any((tmp_path / f).exists() for f in ('all', 'for_a', 'for_b'))
+    run_prepare(study, 1, {'b'})
+    assert (tmp_path / 'all').exists() and (tmp_path / 'for_b').exists() and not (tmp_path / 'for_a').exists()
+    path.write_text(path.read_text().replace('needed_by=["a"]', 'needed_by=["c"]'))
+    with pytest.raises(StudyError, match=r"needed_by unknown conditions \['c'\]; the study has \['a', 'b'\]"):
+        load_study(str(path))
+
+
 def test_summary_is_mean_and_sample_std_with_pooled_std_delta(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     study = load_study(str(write_study(tmp_path / 's.py', f'dict(name="a", config="{STATIC}"), '

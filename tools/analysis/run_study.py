@@ -30,7 +30,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Set
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
@@ -232,10 +232,12 @@ def write_report(study: Study) -> Dict[str, str]:
     return dict(markdown=md_path, png=png_path)
 
 
-def run_prepare(study: Study, threads: int) -> None:
+def run_prepare(study: Study, threads: int, conditions: Set[str]) -> None:
+    """Run the prepare steps that ``conditions`` (those with runs to do) need and whose ``creates`` is missing."""
     for i, step in enumerate(study.prepare):
         creates = step.get('creates')
-        if creates and osp.exists(creates):
+        needed_by = step.get('needed_by')
+        if (creates and osp.exists(creates)) or not conditions or (needed_by and not conditions & set(needed_by)):
             continue
         log_path = osp.join(study.work_dir, f'prepare_{i}.log')
         os.makedirs(study.work_dir, exist_ok=True)
@@ -286,7 +288,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(json.dumps(write_report(study)))
         return 0
     try:
-        run_prepare(study, args.threads)
+        run_prepare(study, args.threads, {c.name for c, _ in todo})
     except StudyError as error:
         log(f'run_study: {error}')
         return 2
