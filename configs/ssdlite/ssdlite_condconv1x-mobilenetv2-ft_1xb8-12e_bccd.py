@@ -1,8 +1,9 @@
 # The trained-detector upcycling recipe (README, BCCD): the static SSDLite-MobileNetV2 trained 24 epochs on BCCD,
 # upcycled whole with one expert per CondConv layer (backbone blocks and head towers), fine-tuned 12 epochs. With
 # E=1 a layer is its static kernel times a learned per-image gain sigmoid(GAP(x)·R) (Eq. 2 with n=1), shared by a
-# block's convolutions; the upcycled network starts as the static one times 0.5 per block, so the expert lr x4 and
-# weight decay x1/4 give the static network's SGD steps at the start (CondConvOptimWrapperConstructor). Static twin
+# block's convolutions. The routing starts at sigmoid(0) = 0.5 and the upcycled kernels at 2x the static ones (the
+# same function exactly); the expert lr x4 and weight decay x1/4 then give the static network's SGD steps at the
+# start (CondConvOptimWrapperConstructor). Static twin
 # (same detector, schedule, seed, data): ssdlite_mobilenetv2-ft_1xb8-12e_bccd.py. Made by
 #   python tools/train.py configs/ssdlite/ssdlite_mobilenetv2-imagenet_1xb8-24e_bccd.py
 #   python tools/model_converters/upcycle_static_to_condconv.py \

@@ -91,6 +91,10 @@ def main(argv: Optional[List[str]] = None) -> None:
     out = upcycle_checkpoint(args.src, args.dst, cfg, args.prefix, args.noise_std, args.seed, args.routing_init_scale)
     what = f"detector {cfg['type']}" if args.whole_detector else f'backbone {cfg}'
     print(f'saved {len(out)} tensors to {args.dst} (key prefix {args.prefix!r}, {what})')
+    optim_wrapper = config.get('optim_wrapper', {}) if args.config else {}
+    if optim_wrapper.get('constructor') == 'CondConvOptimWrapperConstructor':
+        print(f"train it with --config: its optim_wrapper sets {optim_wrapper.get('paramwise_cfg')}")
+        return
     prefixes = "'backbone', 'bbox_head'" if args.whole_detector else f"'{args.prefix.rstrip('.')}',"
     print("train it with optim_wrapper=dict(constructor='CondConvOptimWrapperConstructor', paramwise_cfg=dict("
           "condconv=dict(expert_lr_mult='num_experts', expert_decay_mult='1/num_experts', module_prefixes=("

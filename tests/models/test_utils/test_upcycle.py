@@ -204,3 +204,29 @@ def test_upcycle_tool_cfg_options_choose_the_experts_of_the_whole_detector(tmp_p
     experts = {v.shape[0] for k, v in sd.items() if k.endswith('.weight') and v.dim() == 5}
     assert experts == {1}
     assert 'backbone.layer4.0.routing.fc.weight' in sd and 'bbox_head.level_routings.0.fc.weight' in sd
+
+
+def test_recipe_config_upcycles_its_static_twin_exactly_and_the_tool_defers_to_its_optimizer(tmp_path, load_tool,
+                                                                                                capsys):
+    """The BCCD recipe (E=1: sigmoid routing 0.5, kernels x2) starts as exactly its static twin's detector, and the
+    tool, given a config whose optim_wrapper already scales the experts, says so instead of suggesting other values."""
+    from mmengine.config import Config
+    from mmdet.utils import register_all_modules
+    register_all_modules()
+    recipe = REPO / 'configs/ssdlite/ssdlite_condconv1x-mobilenetv2-ft_1xb8-12e_bccd.py'
+    twin = REPO / 'configs/ssdlite/ssdlite_mobilenetv2-ft_1xb8-12e_bccd.py'
+    torch.manual_seed(0)
+    static = MODELS.build(Config.fromfile(str(twin)).model).eval()
+    randomize_bn(static)
+    src, dst = tmp_path / 'static.pth', tmp_path / 'cc1.pth'
+    torch.save(dict(state_dict=static.state_dict()), src)
+    tool = load_tool('tools/model_converters/upcycle_static_to_condconv.py')
+    tool.main([str(src), str(dst), '--whole-detector', '--config', str(recipe)])
+    assert "its optim_wrapper sets {'condconv': {'expert_lr_mult': 4.0, 'expert_decay_mult': 0.25" in \
+        capsys.readouterr().out
+    cond = MODELS.build(Config.fromfile(str(recipe)).model).eval()
+    cond.load_state_dict(torch.load(dst, map_location='cpu', weights_only=True)['state_dict'], strict=True)
+    x = torch.randn(1, 3, 160, 160)
+    with torch.no_grad():
+        for a, b in zip(cond._forward(x), static._forward(x)):
+            assert_same_outputs(tuple(a), tuple(b))
