@@ -6,8 +6,11 @@ expert. An upcycled layer starts at the constant routing ``r_i = 1/E`` (``models
 kernel learns ``E`` times slower than the static kernel it copies. Scaling the experts' learning rate by
 ``1 / sum_i r_i^2 = E`` and their weight decay by ``sum_i r_i^2 = 1/E`` makes the upcycled network take exactly the
 static network's SGD steps (momentum included) as long as the routing stays uniform; the routing then moves on its
-own learning rate (``routing_lr_mult``).
+own learning rate (``routing_lr_mult``). With one expert the sigmoid routing starts at ``r = 0.5`` (the upcycled
+kernel is twice the static one), so the dynamics-preserving multipliers are ``1 / r^2 = 4`` and ``r^2 = 1/4``, not
+``'num_experts'`` (which gives 1; the constructor warns).
 """
+import logging
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch.nn as nn
@@ -84,10 +87,12 @@ class CondConvOptimWrapperConstructor(DefaultOptimWrapperConstructor):
         multipliers: Dict[int, Tuple[float, float]] = {}
         counts: Dict[str, int] = {'expert': 0, 'routing': 0}
         cfg = self.condconv_cfg
+        single_expert = 0
         for name, module in model.named_modules():
             if self.condconv_prefixes is not None and not name.startswith(self.condconv_prefixes):
                 continue
             if isinstance(module, CondConv2d):
+                single_expert += module.num_experts == 1
                 lr_mult = _resolve('expert_lr_mult', cfg.get('expert_lr_mult', 1.0), module.num_experts)
                 decay_mult = _resolve('expert_decay_mult', cfg.get('expert_decay_mult', 1.0), module.num_experts)
                 experts = [module.weight] + ([] if module.bias is None else [module.bias])
@@ -112,6 +117,11 @@ class CondConvOptimWrapperConstructor(DefaultOptimWrapperConstructor):
                   f"{cfg.get('expert_lr_mult', 1.0)}, weight decay x {cfg.get('expert_decay_mult', 1.0)}) and "
                   f"{counts['routing']} routing tensors (lr x {cfg.get('routing_lr_mult', 1.0)}, weight decay x "
                   f"{cfg.get('routing_decay_mult', 1.0)}) in {where}", logger='current')
+        if single_expert and cfg.get('expert_lr_mult') == 'num_experts':
+            print_log(f"CondConvOptimWrapperConstructor: {single_expert} CondConv2d layers have one expert, for which "
+                      "expert_lr_mult='num_experts' is 1; with sigmoid routing (r = 0.5 at the upcycled start) the "
+                      'static steps need expert_lr_mult=4.0, expert_decay_mult=0.25', logger='current',
+                      level=logging.WARNING)
         if not counts['expert'] and not counts['routing']:
             raise ValueError(f"paramwise_cfg['condconv'] is set but {where} has no CondConv2d or routing function: "
                              'check module_prefixes')

@@ -134,3 +134,32 @@ def test_bccd_lrmatched_config_scales_only_the_upcycled_backbone() -> None:
         expected = (base_lr * 8, base_wd / 8) if name.startswith('backbone.') else (base_lr, base_wd)
         assert settings[id(module.weight)] == pytest.approx(expected), name
     assert settings[id(model.backbone.conv1.conv.weight)] == pytest.approx((base_lr, base_wd))
+
+
+class SingleExpertNet(StaticNet):
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = CondConv2d(3, 5, 3, padding=1, num_experts=1)
+
+
+def test_single_expert_follows_static_sgd_with_lr_x4_and_decay_x_quarter(monkeypatch) -> None:
+    """E=1, sigmoid routing 0.5, kernel 2W: the recipe config's multipliers (4, 1/4) give the static steps exactly;
+    'num_experts' (1) does not, and the constructor says so."""
+    torch.manual_seed(0)
+    static = StaticNet().double()
+    cond = SingleExpertNet().double()
+    cond.load_state_dict(upcycle_state_dict(static.state_dict(), cond))
+    torch.testing.assert_close(_mixed_kernel(cond), static.conv.weight, rtol=0, atol=1e-12)
+    slow = copy.deepcopy(cond)
+    _train(static, _build(static))
+    _train(cond, _build(cond, dict(expert_lr_mult=4.0, expert_decay_mult=0.25, routing_lr_mult=0.)))
+    torch.testing.assert_close(_mixed_kernel(cond), static.conv.weight, rtol=0, atol=1e-10)
+    torch.testing.assert_close(cond.head.weight, static.head.weight, rtol=0, atol=1e-10)
+    from condconv_det.engine.optimizers import condconv_optim_wrapper_constructor as constructor
+    messages = []
+    monkeypatch.setattr(constructor, 'print_log', lambda msg, **kwargs: messages.append(msg))
+    _train(slow, _build(slow, dict(expert_lr_mult='num_experts', expert_decay_mult='1/num_experts',
+                                   routing_lr_mult=0.)))
+    assert any('static steps need expert_lr_mult=4.0, expert_decay_mult=0.25' in m for m in messages)
+    assert (_mixed_kernel(slow) - static.conv.weight).abs().max() > 1e-4
