@@ -35,6 +35,7 @@ from torch import Tensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from condconv_det.analysis.timing import time_round_robin, warn_if_cpu_busy  # noqa: E402
 from condconv_det.layers import CondConv2d, select_strategy  # noqa: E402
 from condconv_det.layers.kernel_mixing import mix_expert_biases, mix_expert_kernels  # noqa: E402
 from condconv_det.layers.strategies import ConvGeometry, check_strategy_applicable  # noqa: E402
@@ -174,28 +175,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def synchronize(device: torch.device) -> None:
-    if device.type == 'cuda':
-        torch.cuda.synchronize(device)
-
-
-def time_round_robin(fns: Dict[str, Callable[[], None]], repeats: int, warmup: int, device: torch.device,
-                     clock: Callable[[], float] = time.perf_counter) -> Dict[str, float]:
-    """Median milliseconds of each function, timed in interleaved rounds."""
-    for _ in range(warmup):
-        for fn in fns.values():
-            fn()
-    samples: Dict[str, List[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            synchronize(device)
-            start = clock()
-            fn()
-            synchronize(device)
-            samples[name].append((clock() - start) * 1e3)
-    return {name: statistics.median(values) for name, values in samples.items()}
-
-
 def make_forward(layer: nn.Module, x: torch.Tensor, routing: Optional[torch.Tensor]) -> Callable[[], None]:
     inputs = (x, ) if routing is None else (x, routing)
 
@@ -271,6 +250,8 @@ def main() -> None:
           '(median ms)')
     if device.type == 'cuda':
         print(f'gpu={torch.cuda.get_device_name(device)}')
+    else:
+        warn_if_cpu_busy()
     extra = list(args.extra_strategies)
     header = (f"{'case':20s} {'B':>2s} {'E':>2s} {'mode':4s} {'static':>8s} {'auto':>8s} {'grouped':>8s} "
               + ''.join(f'{s:>14s}' for s in extra) + f" {'limit':>8s} {'auto/st':>7s} {'grp/auto':>8s} "
@@ -317,7 +298,8 @@ def main() -> None:
                         else:
                             fns[name] = make_forward(layer, xg, layer_routing)
                     clock = time.process_time if args.timer == 'process' else time.perf_counter
-                    times = time_round_robin(fns, args.repeats, args.warmup, device, clock)
+                    times = {name: statistics.median(ms) for name, ms in time_round_robin(
+                        fns, args.repeats, args.warmup, device, clock, check_cpu=False).items()}
                     chosen = select_strategy(batch, (case.kernel_size, ) * 2, case.groups, case.in_channels,
                                              case.out_channels, device.type, backward, False, case.size**2)
                     auto_ratio = times['auto'] / times['static']
