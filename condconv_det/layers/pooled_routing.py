@@ -18,16 +18,22 @@ class PooledLinearRouting(nn.Module):
         num_experts: number of experts ``E`` (outputs).
         dropout: dropout probability on the pooled ``(B, C)`` routing input (0 disables it).
         bias: whether the routing linear layer has a bias ``b``.
+        detach_input: route on ``x.detach()``: the routing still varies per image, but sends no gradient into the
+            features it reads (an ablation; docs/experiments.md, "why the backbone's gains are needed in training").
     """
 
-    def __init__(self, in_channels: int, num_experts: int, dropout: float = 0.0, bias: bool = True) -> None:
+    def __init__(self, in_channels: int, num_experts: int, dropout: float = 0.0, bias: bool = True,
+                 detach_input: bool = False) -> None:
         super().__init__()
         check_int('in_channels', in_channels)
         check_int('num_experts', num_experts)
         if not isinstance(dropout, (int, float)) or isinstance(dropout, bool) or not 0.0 <= dropout < 1.0:
             raise ValueError(f'dropout must be a float in [0, 1), got dropout={dropout!r}')
+        if not isinstance(detach_input, bool):
+            raise ValueError(f'detach_input must be True or False, got detach_input={detach_input!r}')
         self.in_channels = in_channels
         self.num_experts = num_experts
+        self.detach_input = detach_input
         self.dropout = nn.Dropout(float(dropout)) if dropout > 0 else None
         self.fc = nn.Linear(in_channels, num_experts, bias=bias)
 
@@ -43,6 +49,8 @@ class PooledLinearRouting(nn.Module):
         if torch.is_autocast_enabled(x.device.type):
             with torch.autocast(device_type=x.device.type, enabled=False):
                 return self.routing_logits(x)
+        if self.detach_input:
+            x = x.detach()
         weight, bias = self.fc.weight, self.fc.bias
         dtype = torch.promote_types(weight.dtype, torch.float32)
         if weight.dtype != dtype:  # a half-precision module: routing still in float32
@@ -53,4 +61,5 @@ class PooledLinearRouting(nn.Module):
         return torch.mm(pooled, weight.t()) if bias is None else torch.addmm(bias, pooled, weight.t())
 
     def extra_repr(self) -> str:
-        return f'in_channels={self.in_channels}, num_experts={self.num_experts}'
+        return f'in_channels={self.in_channels}, num_experts={self.num_experts}' + (
+            ', detach_input=True' if self.detach_input else '')

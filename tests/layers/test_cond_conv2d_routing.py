@@ -60,6 +60,21 @@ def test_dropout_on_routing_input_only_in_training():
     assert not torch.allclose(routing(x), routing(x))
 
 
+def test_detach_input_keeps_the_routing_and_its_gradient_but_cuts_the_features_gradient():
+    torch.manual_seed(0)
+    plain, detached = SigmoidRouting(6, 3), SigmoidRouting(6, 3, detach_input=True)
+    detached.load_state_dict(plain.state_dict())
+    x = torch.randn(2, 6, 4, 4, requires_grad=True)
+    torch.testing.assert_close(detached(x), plain(x))
+    plain(x).sum().backward()
+    assert x.grad.abs().sum() > 0  # the paper's routing sends gradient into the features it pools
+    x.grad = None
+    detached(x).sum().backward()
+    assert x.grad is None
+    torch.testing.assert_close(detached.fc.weight.grad, plain.fc.weight.grad)  # R still learns the same way
+    assert 'detach_input=True' in repr(detached)
+
+
 def test_build_routing_from_registry():
     routing = build_routing(dict(type='SoftmaxRouting', temperature=30.0), in_channels=6, num_experts=3)
     assert isinstance(routing, SoftmaxRouting) and routing.temperature == 30.0 and routing.num_experts == 3
@@ -75,6 +90,7 @@ def test_build_routing_from_registry():
     (dict(in_channels=4, num_experts=0), 'num_experts'),
     (dict(in_channels=4, num_experts=2.0), 'num_experts'),
     (dict(in_channels=4, num_experts=2, dropout=1.0), 'dropout'),
+    (dict(in_channels=4, num_experts=2, detach_input=1), 'detach_input'),
 ])
 def test_invalid_routing_arguments(kwargs, name):
     with pytest.raises(ValueError, match=name):

@@ -6,6 +6,14 @@
 #   sigmoid gain (routing starts at 0.5, so expert lr x4 and decay x1/4 match the static steps);
 # - the same in the head towers only (static backbone): the held-back aerial data point says the gain came from the
 #   head and the upcycled backbone never routed; if so this keeps the gain for less latency.
+# - (added after the first three: head-only did not gain) cc1-both with the backbone's routing weights frozen at 0
+#   ('routing.fc.weight' matches the backbone blocks' routing only; the head's is 'level_routings.N.fc'): each
+#   backbone block learns one gain for every image (its bias) while the head keeps its per-image gain. Freezing the
+#   backbone routing entirely would be cc1-head exactly (E=1 with x4 / x1/4 takes static SGD steps; tested), so this
+#   asks whether the backbone's gain must vary per image in training or only be learned.
+# - (added after cc1-bbgain tied static) cc1-both with the backbone routing reading detached inputs
+#   (SigmoidRouting(detach_input=True)): per-image gains as in cc1-both, without the routing's gradient path into the
+#   backbone features. Keeps the gain: the per-image forward variation matters; loses it: the gradient path does.
 # The seeds are the fine-tune seeds.
 #   python tools/analysis/run_study.py tools/analysis/studies/bccd_upcycle_trained_e1_24e.py --jobs 2 --threads 1 --no-cost
 work_dir = 'work_dirs/studies/bccd_upcycle_trained_e1_24e'
@@ -27,15 +35,16 @@ for _b in _bases:
     _base = f'work_dirs/upcycle_trained/base_seed{_b}/epoch_24.pth'
     _both = f'checkpoints/bccd_static24e_seed{_b}_upcycled_condconv1.pth'
     _head = f'checkpoints/bccd_static24e_seed{_b}_upcycled_condconv1_head.pth'
-    _names = [f'{c}-ft12e-base{_b}' for c in ('static', 'cc1-both-upcycled', 'cc1-head-upcycled')]
+    _names = [f'{c}-ft12e-base{_b}' for c in ('static', 'cc1-both-upcycled', 'cc1-head-upcycled', 'cc1-bbgain-upcycled',
+                                                   'cc1-bbdetach-upcycled')]
     prepare += [
         dict(cmd=f'python tools/train.py {_static} --work-dir work_dirs/upcycle_trained/base_seed{_b} '
              f'--cfg-options randomness.seed={_b}', creates=_base, needed_by=_names),
         dict(cmd=f'python tools/model_converters/upcycle_static_to_condconv.py {_base} {_both} --config {_lrmatched} '
              '--whole-detector --cfg-options model.backbone.num_experts=1 model.bbox_head.num_experts=1',
-             creates=_both, needed_by=_names[1:2]),
+             creates=_both, needed_by=_names[1:2] + _names[3:]),
         dict(cmd=f'python tools/model_converters/upcycle_static_to_condconv.py {_base} {_head} --config {_static} '
-             '--whole-detector --cfg-options model.bbox_head.num_experts=1', creates=_head, needed_by=_names[2:]),
+             '--whole-detector --cfg-options model.bbox_head.num_experts=1', creates=_head, needed_by=_names[2:3]),
     ]
     _finetune = {'train_cfg.max_epochs': 12, 'train_cfg.val_interval': 12, 'default_hooks.checkpoint.interval': 12}
     conditions += [
@@ -52,4 +61,21 @@ for _b in _bases:
                           'optim_wrapper.constructor': 'CondConvOptimWrapperConstructor',
                           'optim_wrapper.paramwise_cfg': dict(condconv=dict(**_e1_steps, module_prefixes=('bbox_head', )))},
              note='E=1 in the head towers only; the backbone stays static'),
+        dict(name=f'cc1-bbgain-upcycled-ft12e-base{_b}', config=_lrmatched,
+             cfg_options={**_finetune, 'load_from': _both, 'model.backbone.num_experts': 1,
+                          'model.bbox_head.num_experts': 1,
+                          'optim_wrapper.paramwise_cfg.condconv': dict(
+                              **_e1_steps, module_prefixes=('backbone', 'bbox_head')),
+                          'optim_wrapper.paramwise_cfg.custom_keys': {'routing.fc.weight': dict(lr_mult=0.0,
+                                                                                                  decay_mult=0.0)}},
+             note='cc1-both with the backbone routing weights frozen at 0: a learned gain per block, the same for '
+                  'every image (the head keeps its per-image gain)'),
+        dict(name=f'cc1-bbdetach-upcycled-ft12e-base{_b}', config=_lrmatched,
+             cfg_options={**_finetune, 'load_from': _both, 'model.backbone.num_experts': 1,
+                          'model.bbox_head.num_experts': 1,
+                          'model.backbone.routing_cfg': dict(type='SigmoidRouting', detach_input=True),
+                          'optim_wrapper.paramwise_cfg.condconv': dict(
+                              **_e1_steps, module_prefixes=('backbone', 'bbox_head'))},
+             note="cc1-both with the backbone's routing on detached inputs: its gains vary per image and learn as "
+                  'in cc1-both, but send no gradient into the backbone features'),
     ]

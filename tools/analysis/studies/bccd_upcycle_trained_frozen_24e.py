@@ -56,4 +56,12 @@ for _b in _bases:
                           'optim_wrapper.paramwise_cfg.condconv.expert_lr_mult': 4.0,
                           'optim_wrapper.paramwise_cfg.condconv.expert_decay_mult': 0.25},
              note='E=1 control: the static kernels times a learned per-image gain'),
+        dict(name=f'cc1-bbgain-upcycled-ft12e-base{_b}', config=_lrmatched,
+             cfg_options={**_condconv, **_e1, 'load_from': _upcycled_e1,
+                          'optim_wrapper.paramwise_cfg.condconv.expert_lr_mult': 4.0,
+                          'optim_wrapper.paramwise_cfg.condconv.expert_decay_mult': 0.25,
+                          'optim_wrapper.paramwise_cfg.custom_keys': {'routing.fc.weight': dict(lr_mult=0.0,
+                                                                                                  decay_mult=0.0)}},
+             note='the E=1 control with the backbone routing weights frozen at 0 (added later; '
+                  'bccd_upcycle_trained_e1_24e.py): one learned gain per block for every image'),
     ]
