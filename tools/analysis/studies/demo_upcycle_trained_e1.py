@@ -2,6 +2,8 @@
 # demo data, where the demo config should use it? Two static demo detectors (40 epochs from ImageNet, seeds 0 and 1),
 # each fine-tuned 20 more epochs with seeds 0, 1, 2: static, and upcycled whole with one expert per layer (the
 # configs ssdlite_mobilenetv2-ft_1xb16-20e_demo.py / ssdlite_condconv1x-mobilenetv2-ft_1xb16-20e_demo.py).
+# Added after the static bases reached 0.278 / 0.282: the former demo config (CondConv-8e from the upcycled ImageNet
+# MobileNetV2, the paper's one-stage recipe, 40 epochs) with the bases' seeds, to compare with them (their logs).
 #   python tools/analysis/run_study.py tools/analysis/studies/demo_upcycle_trained_e1.py --jobs 2 --threads 1 --no-cost
 work_dir = 'work_dirs/studies/demo_upcycle_trained_e1'
 results_dir = 'docs/studies/demo_upcycle_trained_e1'
@@ -33,3 +35,6 @@ for _b in _bases:
         dict(name=_names[1], config=_cc1, cfg_options={'load_from': _cc1_ckpt},
              note='upcycled whole with E=1: the static kernels times a learned per-image gain'),
     ]
+conditions.append(dict(name='cc8-imagenet-40e', config='configs/ssdlite/ssdlite_condconv8x-mobilenetv2-imagenet_1xb16-40e_demo.py',
+                       seeds=[0, 1], note='the former demo: CondConv-8e from ImageNet, 40 epochs (compare: the static '
+                       'bases, work_dirs/demo_upcycle_trained/base_seed{0,1}.log)'))
