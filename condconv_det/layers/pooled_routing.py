@@ -19,7 +19,8 @@ class PooledLinearRouting(nn.Module):
         dropout: dropout probability on the pooled ``(B, C)`` routing input (0 disables it).
         bias: whether the routing linear layer has a bias ``b``.
         detach_input: route on ``x.detach()``: the routing still varies per image, but sends no gradient into the
-            features it reads (an ablation; docs/experiments.md, "why the backbone's gains are needed in training").
+            features it reads (an ablation: docs/experiments.md, "why the E=1 recipe needs the backbone's per-image
+            gains").
     """
 
     def __init__(self, in_channels: int, num_experts: int, dropout: float = 0.0, bias: bool = True,

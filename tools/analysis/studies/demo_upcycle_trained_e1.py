@@ -13,7 +13,8 @@ _static = 'configs/ssdlite/ssdlite_mobilenetv2-ft_1xb16-20e_demo.py'
 _cc1 = 'configs/ssdlite/ssdlite_condconv1x-mobilenetv2-ft_1xb16-20e_demo.py'
 _bases = (0, 1)
 prepare = [
-    dict(cmd='python tools/misc/make_demo_dataset.py --out data/demo', creates='data/demo/annotations/instances_val.json'),
+    dict(cmd='python tools/misc/make_demo_dataset.py --out data/demo',
+         creates='data/demo/annotations/instances_val.json'),
     dict(cmd='python tools/model_converters/fetch_torchvision_mobilenetv2.py',
          creates='checkpoints/mobilenet_v2_torchvision_mmdet.pth'),
 ]
@@ -35,6 +36,7 @@ for _b in _bases:
         dict(name=_names[1], config=_cc1, cfg_options={'load_from': _cc1_ckpt},
              note='upcycled whole with E=1: the static kernels times a learned per-image gain'),
     ]
-conditions.append(dict(name='cc8-imagenet-40e', config='configs/ssdlite/ssdlite_condconv8x-mobilenetv2-imagenet_1xb16-40e_demo.py',
-                       seeds=[0, 1], note='the former demo: CondConv-8e from ImageNet, 40 epochs (compare: the static '
-                       'bases, work_dirs/demo_upcycle_trained/base_seed{0,1}.log)'))
+conditions.append(dict(
+    name='cc8-imagenet-40e', config='configs/ssdlite/ssdlite_condconv8x-mobilenetv2-imagenet_1xb16-40e_demo.py',
+    seeds=[0, 1], note='the former demo: CondConv-8e from ImageNet, 40 epochs (compare: the static bases, '
+    'work_dirs/demo_upcycle_trained/base_seed{0,1}.log)'))
