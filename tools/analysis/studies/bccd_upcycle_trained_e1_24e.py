@@ -47,35 +47,26 @@ for _b in _bases:
              '--whole-detector --cfg-options model.bbox_head.num_experts=1', creates=_head, needed_by=_names[2:3]),
     ]
     _finetune = {'train_cfg.max_epochs': 12, 'train_cfg.val_interval': 12, 'default_hooks.checkpoint.interval': 12}
+    _cc1_both = {**_finetune, 'load_from': _both, 'model.backbone.num_experts': 1, 'model.bbox_head.num_experts': 1,
+                 'optim_wrapper.paramwise_cfg.condconv': dict(**_e1_steps, module_prefixes=('backbone', 'bbox_head'))}
     conditions += [
         dict(name=f'static-ft12e-base{_b}', config=_static, cfg_options={**_finetune, 'load_from': _base},
              note=f'the static detector trained 24 epochs with seed {_b}, 12 more epochs'),
-        dict(name=f'cc1-both-upcycled-ft12e-base{_b}', config=_lrmatched,
-             cfg_options={**_finetune, 'load_from': _both, 'model.backbone.num_experts': 1,
-                          'model.bbox_head.num_experts': 1,
-                          'optim_wrapper.paramwise_cfg.condconv': dict(
-                              **_e1_steps, module_prefixes=('backbone', 'bbox_head'))},
+        dict(name=f'cc1-both-upcycled-ft12e-base{_b}', config=_lrmatched, cfg_options=_cc1_both,
              note='upcycled whole with E=1: the static kernels times a learned per-image gain'),
         dict(name=f'cc1-head-upcycled-ft12e-base{_b}', config=_static,
              cfg_options={**_finetune, 'load_from': _head, 'model.bbox_head.num_experts': 1,
                           'optim_wrapper.constructor': 'CondConvOptimWrapperConstructor',
-                          'optim_wrapper.paramwise_cfg': dict(condconv=dict(**_e1_steps, module_prefixes=('bbox_head', )))},
+                          'optim_wrapper.paramwise_cfg': dict(
+                              condconv=dict(**_e1_steps, module_prefixes=('bbox_head', )))},
              note='E=1 in the head towers only; the backbone stays static'),
         dict(name=f'cc1-bbgain-upcycled-ft12e-base{_b}', config=_lrmatched,
-             cfg_options={**_finetune, 'load_from': _both, 'model.backbone.num_experts': 1,
-                          'model.bbox_head.num_experts': 1,
-                          'optim_wrapper.paramwise_cfg.condconv': dict(
-                              **_e1_steps, module_prefixes=('backbone', 'bbox_head')),
-                          'optim_wrapper.paramwise_cfg.custom_keys': {'routing.fc.weight': dict(lr_mult=0.0,
-                                                                                                  decay_mult=0.0)}},
+             cfg_options={**_cc1_both, 'optim_wrapper.paramwise_cfg.custom_keys': {
+                 'routing.fc.weight': dict(lr_mult=0.0, decay_mult=0.0)}},
              note='cc1-both with the backbone routing weights frozen at 0: a learned gain per block, the same for '
                   'every image (the head keeps its per-image gain)'),
         dict(name=f'cc1-bbdetach-upcycled-ft12e-base{_b}', config=_lrmatched,
-             cfg_options={**_finetune, 'load_from': _both, 'model.backbone.num_experts': 1,
-                          'model.bbox_head.num_experts': 1,
-                          'model.backbone.routing_cfg': dict(type='SigmoidRouting', detach_input=True),
-                          'optim_wrapper.paramwise_cfg.condconv': dict(
-                              **_e1_steps, module_prefixes=('backbone', 'bbox_head'))},
+             cfg_options={**_cc1_both, 'model.backbone.routing_cfg': dict(type='SigmoidRouting', detach_input=True)},
              note="cc1-both with the backbone's routing on detached inputs: its gains vary per image and learn as "
                   'in cc1-both, but send no gradient into the backbone features'),
     ]

@@ -43,6 +43,8 @@ for _b in _bases:
     _finetune = {'train_cfg.max_epochs': 12, 'train_cfg.val_interval': 12, 'default_hooks.checkpoint.interval': 12}
     _condconv = {**_finetune, 'load_from': _upcycled,
                  'optim_wrapper.paramwise_cfg.condconv.module_prefixes': ('backbone', 'bbox_head')}
+    _cc1 = {**_condconv, **_e1, 'load_from': _upcycled_e1, 'optim_wrapper.paramwise_cfg.condconv.expert_lr_mult': 4.0,
+            'optim_wrapper.paramwise_cfg.condconv.expert_decay_mult': 0.25}
     conditions += [
         dict(name=f'static-ft12e-base{_b}', config=_static, cfg_options={**_finetune, 'load_from': _base},
              note=f'the static detector trained 24 epochs with seed {_b}, 12 more epochs'),
@@ -51,17 +53,11 @@ for _b in _bases:
         dict(name=f'cc8-both-upcycled-frozenrouting-ft12e-base{_b}', config=_lrmatched,
              cfg_options={**_condconv, 'optim_wrapper.paramwise_cfg.condconv.routing_lr_mult': 0.0},
              note='the same with the routing frozen at uniform: static training in exact arithmetic'),
-        dict(name=f'cc1-both-upcycled-ft12e-base{_b}', config=_lrmatched,
-             cfg_options={**_condconv, **_e1, 'load_from': _upcycled_e1,
-                          'optim_wrapper.paramwise_cfg.condconv.expert_lr_mult': 4.0,
-                          'optim_wrapper.paramwise_cfg.condconv.expert_decay_mult': 0.25},
+        dict(name=f'cc1-both-upcycled-ft12e-base{_b}', config=_lrmatched, cfg_options=_cc1,
              note='E=1 control: the static kernels times a learned per-image gain'),
         dict(name=f'cc1-bbgain-upcycled-ft12e-base{_b}', config=_lrmatched,
-             cfg_options={**_condconv, **_e1, 'load_from': _upcycled_e1,
-                          'optim_wrapper.paramwise_cfg.condconv.expert_lr_mult': 4.0,
-                          'optim_wrapper.paramwise_cfg.condconv.expert_decay_mult': 0.25,
-                          'optim_wrapper.paramwise_cfg.custom_keys': {'routing.fc.weight': dict(lr_mult=0.0,
-                                                                                                  decay_mult=0.0)}},
+             cfg_options={**_cc1, 'optim_wrapper.paramwise_cfg.custom_keys': {
+                 'routing.fc.weight': dict(lr_mult=0.0, decay_mult=0.0)}},
              note='the E=1 control with the backbone routing weights frozen at 0 (added later; '
                   'bccd_upcycle_trained_e1_24e.py): one learned gain per block for every image'),
     ]
